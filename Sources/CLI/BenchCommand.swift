@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks measured against a peer in the same run.",
+        subcommands: [BenchFramesCommand.self])
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// A failure reported to the user as one line on stderr, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,42 @@
+/// The frames a video gives the model: `frames.count` pictures of
+/// `size` x `size` RGB24, in sample order, plus what the reader found.
+public struct SampledVideo: Sendable {
+    public var probe: VideoProbe
+    public var frames: [SampledFrame]
+    public var size: Int
+    /// (frames, size, size, 3) RGB24, row-major.
+    public var rgb: [UInt8]
+    /// Problems that did not stop the read (truncation, undecodable packets).
+    public var warnings: [String]
+
+    /// One frame's RGB24 pixels, (size, size, 3).
+    public func rgb(frame i: Int) -> ArraySlice<UInt8> {
+        let n = size * size * 3
+        return rgb[(i * n)..<((i + 1) * n)]
+    }
+
+    /// The vision encoder's input: (frames, 3, size, size) float32,
+    /// (x / 255 - mean[c]) / std[c] per channel.
+    public func normalizedPixels(_ config: PreprocessingConfig = .clip) -> [Float] {
+        let plane = size * size
+        var out = [Float](repeating: 0, count: frames.count * 3 * plane)
+        let scale = (0..<3).map { 1 / (255 * config.std[$0]) }
+        let shift = (0..<3).map { -config.mean[$0] / config.std[$0] }
+        rgb.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for f in 0..<frames.count {
+                    let s = f * plane * 3
+                    let d = f * plane * 3
+                    for c in 0..<3 {
+                        let a = scale[c], b = shift[c]
+                        let o = d + c * plane
+                        for p in 0..<plane {
+                            dst[o + p] = Float(src[s + p * 3 + c]) * a + b
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

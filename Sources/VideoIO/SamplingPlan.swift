@@ -1,0 +1,159 @@
+import CFFmpeg
+
+/// Which packets to decode, decided from packet timestamps before decoding.
+///
+/// For sample time t_k the frame shown is the last frame whose presentation
+/// time is <= t_k. Knowing every packet's pts, the plan marks:
+/// - the packets of those frames: decode;
+/// - packets between the keyframe that starts a needed run and a target:
+///   decode only if they are reference frames (`skip_frame=nonref`), because
+///   later frames may predict from them;
+/// - everything else: skip. Skipping a run of packets up to a keyframe is a
+///   forward seek (the decoder is drained and flushed first), done by
+///   dropping packets rather than `av_seek_frame`, whose accuracy varies by
+///   container.
+struct SamplingPlan {
+    enum Action: UInt8 {
+        case skip
+        case referenceOnly
+        case decode
+    }
+
+    /// Sample times, seconds from the first frame.
+    var times: [Double]
+    /// The first frame's pts; nil when the stream lacks timestamps and the
+    /// first decoded frame's timestamp must be used instead.
+    var firstPTS: Int64?
+    var durationSeconds: Double
+    /// One per packet, in decode order.
+    var actions: [Action]
+    /// The planned frame pts for each sample (nil when unplanned).
+    var plannedPTS: [Int64?]
+    var visibleFrameCount: Int?
+    /// Number of runs that start decoding afresh at a keyframe.
+    var runs: Int
+    var packetsToDecode: Int
+
+    var isPlanned: Bool { firstPTS != nil }
+
+    func action(forPacket i: Int) -> Action {
+        i < actions.count ? actions[i] : (isPlanned ? .skip : .decode)
+    }
+
+    /// Packets per run of decoding: small means seek-heavy sampling, where a
+    /// single decoder thread beats frame threading (SWIFT_FFMPEG_NOTES §7.4).
+    var averageRunLength: Double { runs == 0 ? 0 : Double(packetsToDecode) / Double(runs) }
+
+    static func make(
+        index: PacketIndex, timeBase: AVRational, nominalFrameDuration: Int64,
+        declaredDuration: Double?, options: SamplingOptions, minimumSkip: Int
+    ) -> SamplingPlan {
+        let entries = index.entries
+        let secondsPerTick = Double(timeBase.num) / Double(timeBase.den)
+        guard index.hasPresentationTimestamps else {
+            return linear(index: index, secondsPerTick: secondsPerTick,
+                          nominalFrameDuration: nominalFrameDuration, declaredDuration: declaredDuration,
+                          options: options)
+        }
+
+        // Shown frames in presentation order: (pts, decode index).
+        var shown: [(pts: Int64, packet: Int)] = []
+        shown.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() where !e.isDiscarded { shown.append((e.pts, i)) }
+        shown.sort { $0.pts != $1.pts ? $0.pts < $1.pts : $0.packet < $1.packet }
+        let firstPTS = shown[0].pts
+
+        var frameDuration = nominalFrameDuration
+        if frameDuration <= 0 {
+            frameDuration = Self.medianStep(shown.map(\.pts))
+        }
+        var end = Int64.min
+        for e in entries where !e.isDiscarded {
+            end = max(end, e.pts + (e.duration > 0 ? e.duration : frameDuration))
+        }
+        let duration = Double(end - firstPTS) * secondsPerTick
+        let times = options.sampleTimes(duration: duration)
+
+        // Frame for each sample: the last shown frame with (pts - first) <= t.
+        var plannedPTS: [Int64?] = []
+        var targetPackets: [Int] = []
+        var cursor = 0
+        for t in times {
+            while cursor + 1 < shown.count,
+                  Double(shown[cursor + 1].pts - firstPTS) * Double(timeBase.num) / Double(timeBase.den) <= t {
+                cursor += 1
+            }
+            plannedPTS.append(shown[cursor].pts)
+            targetPackets.append(shown[cursor].packet)
+        }
+
+        // Keyframes (decode order) that can start a run for a target packet:
+        // key, not after it, and not shown after it (open-GOP leading frames).
+        let keyframes = entries.indices.filter { entries[$0].isKeyframe }
+        var actions = [Action](repeating: .skip, count: entries.count)
+        var position = 0
+        var runs = 0
+        var started = false
+        for target in Set(targetPackets).sorted() where target >= position {
+            var start = position
+            if let k = Self.runStart(for: target, keyframes: keyframes, entries: entries),
+               k > position, !started || k - position >= minimumSkip {
+                start = k
+            }
+            if !started || start != position { runs += 1 }
+            started = true
+            for i in start..<target where actions[i] != .decode { actions[i] = .referenceOnly }
+            actions[target] = .decode
+            position = target + 1
+        }
+        let decoded = actions.reduce(0) { $0 + ($1 == .skip ? 0 : 1) }
+        return SamplingPlan(
+            times: times, firstPTS: firstPTS, durationSeconds: duration, actions: actions,
+            plannedPTS: plannedPTS, visibleFrameCount: shown.count, runs: runs, packetsToDecode: decoded)
+    }
+
+    /// The last keyframe at or before `target` in decode order whose pts is not after the target's.
+    private static func runStart(for target: Int, keyframes: [Int], entries: [PacketIndex.Entry]) -> Int? {
+        // Binary search for the last keyframe index <= target.
+        var lo = 0, hi = keyframes.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if keyframes[mid] <= target { lo = mid + 1 } else { hi = mid }
+        }
+        var j = lo - 1
+        while j >= 0 {
+            let k = keyframes[j]
+            if entries[k].pts == FFmpegError.noPTS || entries[k].pts <= entries[target].pts { return k }
+            j -= 1
+        }
+        return nil
+    }
+
+    /// Streams without presentation timestamps: decode everything and pick by
+    /// the decoder's best-effort timestamps; the duration comes from dts.
+    private static func linear(
+        index: PacketIndex, secondsPerTick: Double, nominalFrameDuration: Int64,
+        declaredDuration: Double?, options: SamplingOptions
+    ) -> SamplingPlan {
+        let stamped = index.entries.filter { $0.dts != FFmpegError.noPTS }
+        var duration = declaredDuration ?? .infinity
+        if let first = stamped.map(\.dts).min(), let last = stamped.max(by: { $0.dts < $1.dts }) {
+            let step = last.duration > 0 ? last.duration : max(0, nominalFrameDuration)
+            duration = Double(last.dts + step - first) * secondsPerTick
+        }
+        let times = duration.isFinite ? options.sampleTimes(duration: duration) : []
+        return SamplingPlan(
+            times: times, firstPTS: nil, durationSeconds: duration,
+            actions: [Action](repeating: .decode, count: index.entries.count),
+            plannedPTS: times.map { _ in nil }, visibleFrameCount: nil,
+            runs: 1, packetsToDecode: index.entries.count)
+    }
+
+    static func medianStep(_ sortedPTS: [Int64]) -> Int64 {
+        guard sortedPTS.count > 1 else { return 0 }
+        var steps = zip(sortedPTS.dropFirst(), sortedPTS).map { $0 - $1 }.filter { $0 > 0 }
+        guard !steps.isEmpty else { return 0 }
+        steps.sort()
+        return steps[steps.count / 2]
+    }
+}
