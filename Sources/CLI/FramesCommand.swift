@@ -47,7 +47,8 @@ struct FramesCommand: AsyncParsableCommand {
             let sampled = try reader.sample(options)
             if let out { try writePNGs(sampled, to: out) }
             if json {
-                let report = FramesReport(video: sampled.probe, frames: sampled.frames, warnings: sampled.warnings)
+                let report = FramesReport(video: sampled.probe, frames: sampled.frames, warnings: sampled.warnings,
+                                          decoding: sampled.statistics)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -96,4 +97,5 @@ struct FramesReport: Encodable {
     var video: VideoProbe
     var frames: [SampledFrame]
     var warnings: [String]
+    var decoding: SamplingReport.Statistics
 }

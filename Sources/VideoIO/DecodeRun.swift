@@ -1,8 +1,8 @@
 import CFFmpeg
 
-/// The selection state of one decoding pass: decoded frames arrive in
-/// presentation order, and sample t_k takes the last frame whose time is
-/// <= t_k. Only one candidate picture is held (a reference, no copy), and a
+/// Frame selection for streams whose packets lack presentation timestamps
+/// (decoded linearly): decoded frames arrive in presentation order, and
+/// sample t_k takes the last frame whose time is <= t_k. Only one candidate picture is held (a reference, no copy), and a
 /// picture is scaled once however many samples show it (VFR gaps).
 struct DecodeRun {
     typealias FrameHandler = (SampledFrame, UnsafeBufferPointer<UInt8>) -> Void
@@ -25,7 +25,7 @@ struct DecodeRun {
     private var pixels: [UInt8]
     private var pixelsPTS: Int64?
     private(set) var emitted = 0
-    /// Samples that show another frame than the one planned (it failed to decode).
+    /// Samples before the first decodable frame, shown with that frame.
     private(set) var substituted = 0
 
     /// Whether the sample times are known up front (the duration is).
@@ -112,9 +112,7 @@ struct DecodeRun {
             }
             pixelsPTS = pts
         }
-        if !planned || (k < plan.plannedPTS.count && plan.plannedPTS[k].map { $0 != pts } ?? false) {
-            substituted += 1
-        }
+        if !planned { substituted += 1 }
         let sample = SampledFrame(
             index: k, timeSeconds: times[k], frameTimeSeconds: time, pts: pts,
             isKeyframe: fl_frame_is_key(frame) != 0)

@@ -8,6 +8,8 @@ public struct SampledVideo: Sendable {
     public var rgb: [UInt8]
     /// Problems that did not stop the read (truncation, undecodable packets).
     public var warnings: [String]
+    /// What decoding took (packets sent, frames decoded, runs, threads).
+    public var statistics: SamplingReport.Statistics
 
     /// One frame's RGB24 pixels, (size, size, 3).
     public func rgb(frame i: Int) -> ArraySlice<UInt8> {

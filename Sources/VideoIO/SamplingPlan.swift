@@ -30,6 +30,9 @@ struct SamplingPlan {
     /// The planned frame pts for each sample (nil when unplanned).
     var plannedPTS: [Int64?]
     var visibleFrameCount: Int?
+    /// For each packet, the run it is decoded in (-1: skipped). A run starts
+    /// afresh at a keyframe, so runs can be decoded independently, in parallel.
+    var runOf: [Int32]
     /// Number of runs that start decoding afresh at a keyframe.
     var runs: Int
     var packetsToDecode: Int
@@ -91,25 +94,26 @@ struct SamplingPlan {
         // key, not after it, and not shown after it (open-GOP leading frames).
         let keyframes = entries.indices.filter { entries[$0].isKeyframe }
         var actions = [Action](repeating: .skip, count: entries.count)
+        var runOf = [Int32](repeating: -1, count: entries.count)
         var position = 0
         var runs = 0
-        var started = false
         for target in Set(targetPackets).sorted() where target >= position {
             var start = position
             if let k = Self.runStart(for: target, keyframes: keyframes, entries: entries),
-               k > position, !started || k - position >= minimumSkip {
+               k > position, runs == 0 || k - position >= minimumSkip {
                 start = k
             }
-            if !started || start != position { runs += 1 }
-            started = true
+            if runs == 0 || start != position { runs += 1 }
             for i in start..<target where actions[i] != .decode { actions[i] = .referenceOnly }
             actions[target] = .decode
+            for i in start...target { runOf[i] = Int32(runs - 1) }
             position = target + 1
         }
         let decoded = actions.reduce(0) { $0 + ($1 == .skip ? 0 : 1) }
         return SamplingPlan(
             times: times, firstPTS: firstPTS, durationSeconds: duration, actions: actions,
-            plannedPTS: plannedPTS, visibleFrameCount: shown.count, runs: runs, packetsToDecode: decoded)
+            plannedPTS: plannedPTS, visibleFrameCount: shown.count, runOf: runOf, runs: runs,
+            packetsToDecode: decoded)
     }
 
     /// The last keyframe at or before `target` in decode order whose pts is not after the target's.
@@ -146,7 +150,7 @@ struct SamplingPlan {
             times: times, firstPTS: nil, durationSeconds: duration,
             actions: [Action](repeating: .decode, count: index.entries.count),
             plannedPTS: times.map { _ in nil }, visibleFrameCount: nil,
-            runs: 1, packetsToDecode: index.entries.count)
+            runOf: [Int32](repeating: 0, count: index.entries.count), runs: 1, packetsToDecode: index.entries.count)
     }
 
     static func medianStep(_ sortedPTS: [Int64]) -> Int64 {

@@ -43,7 +43,9 @@ public final class VideoReader {
             frames.append(frame)
             rgb.append(contentsOf: pixels)
         }
-        return SampledVideo(probe: report.probe, frames: frames, size: options.size, rgb: rgb, warnings: report.warnings)
+        return SampledVideo(
+            probe: report.probe, frames: frames, size: options.size, rgb: rgb, warnings: report.warnings,
+            statistics: report.statistics)
     }
 
     /// Samples the video, handing each frame's (size, size, 3) RGB24 pixels to
@@ -56,27 +58,13 @@ public final class VideoReader {
         let opened = try open()
         let plan = makePlan(opened, options: options)
         let probe = describe(opened, plan: plan)
-        let threads = plan.isPlanned && plan.runs > 1 && plan.averageRunLength < 12 ? 1 : max(1, limits.decoderThreads)
-
-        // Second pass on a fresh demuxer over the same, unchanged file.
-        let demuxer = try Demuxer.open(path: path, limits: limits, deadline: deadline, format: opened.demuxer.inputFormat)
-        guard demuxer.input.identity == opened.demuxer.input.identity else { throw .fileChanged(path: path) }
-        let stream = try demuxer.selectVideoStream()
-        guard stream.pointee.index == opened.stream.pointee.index else { throw .fileChanged(path: path) }
-        let decoder = try VideoDecoder.open(stream: stream, path: path, limits: limits, threads: threads)
-
-        var run = try DecodeRun(
-            path: path, plan: plan, timeBase: opened.timeBase, streamSAR: opened.sampleAspectRatio,
-            preprocessor: try FramePreprocessor(size: options.size, rotation: opened.rotation, path: path),
-            fps: options.fps, maxFrames: options.maxFrames)
-        var stats = SamplingReport.Statistics(
-            packets: opened.index.entries.count, packetsSent: 0, framesDecoded: 0, decodeErrors: 0,
-            decodeRuns: 0, decoderThreads: threads, planned: plan.isPlanned)
-        try decode(demuxer: demuxer, streamIndex: stream.pointee.index, decoder: decoder, run: &run, stats: &stats,
-                   emit: onFrame)
+        let outcome = plan.isPlanned
+            ? try decodePlanned(opened, plan: plan, options: options, emit: onFrame)
+            : try decodeLinear(opened, plan: plan, options: options, emit: onFrame)
+        let stats = outcome.statistics
         if opened.demuxer.input.currentIdentity() != opened.demuxer.input.identity { throw .fileChanged(path: path) }
 
-        guard run.emitted > 0 else {
+        guard outcome.emitted > 0 else {
             let detail = stats.framesDecoded == 0 ? "no frame could be decoded" : "no frame fell on a sample time"
             throw .corrupt(path: path, decodableFrames: stats.framesDecoded, packets: stats.packets, detail: detail)
         }
@@ -91,8 +79,8 @@ public final class VideoReader {
         if stats.decodeErrors > 0 {
             warnings.append("\(stats.decodeErrors) packet(s) failed to decode; \(stats.framesDecoded) frame(s) were decodable")
         }
-        if run.substituted > 0 {
-            warnings.append("\(run.substituted) sample(s) show a neighbouring frame because the frame on screen at that time could not be decoded")
+        if outcome.substituted > 0 {
+            warnings.append("\(outcome.substituted) sample(s) show a neighbouring frame because the frame on screen at that time could not be decoded")
         }
         for warning in warnings { logger.warning("\(path): \(warning)") }
         return SamplingReport(probe: probe, warnings: warnings, statistics: stats)
@@ -201,68 +189,88 @@ public final class VideoReader {
 
     // MARK: - Second pass
 
-    private func decode(
-        demuxer: Demuxer, streamIndex: Int32, decoder: VideoDecoder, run: inout DecodeRun,
-        stats: inout SamplingReport.Statistics, emit: DecodeRun.FrameHandler
-    ) throws(VideoIOError) {
-        let packet = try FFPacket(path: path)
-        let frame = try FFFrame(path: path)
-        var packetNumber = 0
-        var sentSinceFlush = false
-        let lastNeeded = run.plan.isPlanned ? (run.plan.actions.lastIndex { $0 != .skip } ?? -1) : Int.max
+    private struct DecodeOutcome {
+        var statistics: SamplingReport.Statistics
+        var emitted: Int
+        var substituted: Int
+    }
 
-        func receiveAll() throws(VideoIOError) {
-            while true {
-                let ret = decoder.receive(into: frame.pointer)
-                if ret == FFmpegError.again || ret == FFmpegError.eof { return }
-                if ret < 0 {
-                    stats.decodeErrors += 1
-                    if stats.decodeErrors > 16 + stats.packetsSent { return }
-                    continue
-                }
-                stats.framesDecoded += 1
-                if stats.framesDecoded > limits.maxPackets { throw .tooManyPackets(path: path, limit: limits.maxPackets) }
-                try run.handle(frame, emit: emit)
-                frame.unref()
-            }
-        }
-        func drain() throws(VideoIOError) {
-            _ = decoder.send(nil)
-            try receiveAll()
-            decoder.flush()
-            sentSinceFlush = false
-        }
+    /// Timestamps known: decode only what the plan needs, in parallel runs
+    /// when sampling is seek-heavy, then emit the samples in order.
+    private func decodePlanned(
+        _ opened: OpenedVideo, plan: SamplingPlan, options: SamplingOptions, emit: DecodeRun.FrameHandler
+    ) throws(VideoIOError) -> DecodeOutcome {
+        let maxThreads = max(1, limits.decoderThreads)
+        // Enough runs to share: one single-threaded decoder per core. Few long
+        // runs: one decoder with frame threading.
+        let workers = plan.runs >= 2 * maxThreads ? maxThreads : 1
+        let job = PlannedDecoding(
+            path: path, limits: limits, deadline: deadline, formatName: opened.demuxer.formatName,
+            identity: opened.demuxer.input.identity, streamIndex: opened.stream.pointee.index, plan: plan,
+            size: options.size, rotation: opened.rotation, sampleAspectRatio: opened.sampleAspectRatio)
+        let outputs = try job.run(workers: workers, threadsPerWorker: workers == 1 ? maxThreads : 1)
 
-        while !run.isComplete && packetNumber <= lastNeeded {
-            if deadline.isExpired { throw .timedOut(path: path, seconds: deadline.seconds) }
-            let ret = demuxer.read(into: packet.pointer)
-            if ret == FFmpegError.eof { break }
-            if ret == FFmpegError.exit { throw .timedOut(path: path, seconds: deadline.seconds) }
-            if ret < 0 { break }  // Truncation: already reported by the first pass.
-            defer { packet.unref() }
-            guard packet.pointer.pointee.stream_index == streamIndex else { continue }
-            let action = run.plan.action(forPacket: packetNumber)
-            packetNumber += 1
-            if action == .skip {
-                if sentSinceFlush { try drain() }
-                continue
-            }
-            if !sentSinceFlush { stats.decodeRuns += 1 }
-            decoder.skipNonReferenceFrames(action == .referenceOnly)
-            while true {
-                let sent = decoder.send(packet.pointer)
-                if sent == FFmpegError.again {
-                    try receiveAll()
-                    continue
-                }
-                if sent < 0 && sent != FFmpegError.eof { stats.decodeErrors += 1 }
-                break
-            }
-            stats.packetsSent += 1
-            sentSinceFlush = true
-            try receiveAll()
+        var stats = SamplingReport.Statistics(
+            packets: opened.index.entries.count, packetsSent: 0, framesDecoded: 0, decodeErrors: 0,
+            decodeRuns: 0, decoderThreads: workers == 1 ? maxThreads : workers, planned: true)
+        var pixels: [Int64: [UInt8]] = [:]
+        var keyframes: Set<Int64> = []
+        for output in outputs {
+            stats.packetsSent += output.statistics.packetsSent
+            stats.framesDecoded += output.statistics.framesDecoded
+            stats.decodeErrors += output.statistics.decodeErrors
+            stats.decodeRuns += output.statistics.decodeRuns
+            pixels.merge(output.pixels) { a, _ in a }
+            keyframes.formUnion(output.keyframes)
         }
-        if sentSinceFlush { try drain() }
+        var outcome = DecodeOutcome(statistics: stats, emitted: 0, substituted: 0)
+        guard !pixels.isEmpty, let firstPTS = plan.firstPTS else { return outcome }
+        let available = pixels.keys.sorted()
+        let tb = opened.timeBase
+        for (k, time) in plan.times.enumerated() {
+            guard let wanted = plan.plannedPTS[k] else { continue }
+            var pts = wanted
+            if pixels[wanted] == nil {
+                // The planned frame did not decode: show the closest earlier
+                // decoded target, else the first one after it.
+                pts = available.last { $0 < wanted } ?? available.first { $0 > wanted } ?? wanted
+                outcome.substituted += 1
+            }
+            guard let picture = pixels[pts] else { continue }
+            let frame = SampledFrame(
+                index: k, timeSeconds: time,
+                frameTimeSeconds: Double(pts - firstPTS) * Double(tb.num) / Double(tb.den),
+                pts: pts, isKeyframe: keyframes.contains(pts))
+            picture.withUnsafeBufferPointer { emit(frame, $0) }
+            outcome.emitted += 1
+        }
+        return outcome
+    }
+
+    /// No reliable presentation timestamps in the packets: decode every
+    /// packet and select by the decoder's best-effort timestamps.
+    private func decodeLinear(
+        _ opened: OpenedVideo, plan: SamplingPlan, options: SamplingOptions, emit: DecodeRun.FrameHandler
+    ) throws(VideoIOError) -> DecodeOutcome {
+        let threads = max(1, limits.decoderThreads)
+        let demuxer = try Demuxer.open(path: path, limits: limits, deadline: deadline, format: opened.demuxer.inputFormat)
+        guard demuxer.input.identity == opened.demuxer.input.identity else { throw .fileChanged(path: path) }
+        let stream = try demuxer.selectVideoStream()
+        guard stream.pointee.index == opened.stream.pointee.index else { throw .fileChanged(path: path) }
+        let decoder = try VideoDecoder.open(stream: stream, path: path, limits: limits, threads: threads)
+        var run = try DecodeRun(
+            path: path, plan: plan, timeBase: opened.timeBase, streamSAR: opened.sampleAspectRatio,
+            preprocessor: try FramePreprocessor(size: options.size, rotation: opened.rotation, path: path),
+            fps: options.fps, maxFrames: options.maxFrames)
+        var stats = SamplingReport.Statistics(
+            packets: opened.index.entries.count, packetsSent: 0, framesDecoded: 0, decodeErrors: 0,
+            decodeRuns: 0, decoderThreads: threads, planned: false)
+        try PacketDecodeLoop.run(
+            demuxer: demuxer, streamIndex: stream.pointee.index, decoder: decoder, limits: limits,
+            lastPacket: Int.max, stats: &stats,
+            action: { _ in .decode }, isDone: { run.isComplete },
+            onFrame: { frame throws(VideoIOError) in try run.handle(frame, emit: emit) })
         try run.finish(emit: emit)
+        return DecodeOutcome(statistics: stats, emitted: run.emitted, substituted: run.substituted)
     }
 }
