@@ -40,7 +40,11 @@ let package = Package(
 
         .testTarget(
             name: "VideoIOTests",
-            dependencies: ["VideoIO"],
+            dependencies: ["VideoIO", "CFFmpeg"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["CLI"],
             swiftSettings: swiftSettings),
     ]
 )

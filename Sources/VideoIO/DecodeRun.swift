@@ -25,6 +25,8 @@ struct DecodeRun {
     private var pixels: [UInt8]
     private var pixelsPTS: Int64?
     private(set) var emitted = 0
+    /// Whether any decoded frame was field-coded.
+    private(set) var interlaced = false
     /// Samples before the first decodable frame, shown with that frame.
     private(set) var substituted = 0
 
@@ -56,6 +58,7 @@ struct DecodeRun {
     /// picture (or nothing); the caller unreferences it.
     mutating func handle(_ frame: FFFrame, emit: FrameHandler) throws(VideoIOError) {
         let f = frame.pointer.pointee
+        if fl_frame_interlaced(frame.pointer) != 0 { interlaced = true }
         var pts = f.best_effort_timestamp
         if pts == FFmpegError.noPTS { pts = f.pts }
         if pts == FFmpegError.noPTS {

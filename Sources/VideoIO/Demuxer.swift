@@ -61,7 +61,9 @@ final class Demuxer {
         // and FFmpeg never runs a demuxer that is not on the allow-list.
         var detected = format
         if detected == nil {
-            let score = av_probe_input_buffer2(input.context, &detected, path, fc, 0, UInt32(limits.probeBytes))
+            // Content only: no file name, so an extension cannot steer the choice
+            // (a .jpg would otherwise pick image2, which opens files by pattern).
+            let score = av_probe_input_buffer2(input.context, &detected, "", fc, 0, UInt32(limits.probeBytes))
             if score < 0 || detected == nil {
                 avformat_free_context(fc)
                 if deadline.isExpired { throw .timedOut(path: path, seconds: deadline.seconds) }

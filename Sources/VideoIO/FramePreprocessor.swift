@@ -82,11 +82,17 @@ final class FramePreprocessor {
                 let name = av_get_pix_fmt_name(AVPixelFormat(rawValue: format)).map { String(cString: $0) } ?? "\(format)"
                 throw .ffmpeg(path: path, operation: "creating a scaler", message: "pixel format \(name) at \(k.width)x\(k.height) is not supported")
             }
-            // Source matrix from the frame (unspecified -> BT.601, as swscale's default);
-            // RGB output is always full range.
-            let space = Int32(bitPattern: k.colorspace)
-            sws_setColorspaceDetails(sws, sws_getCoefficients(space), fullRange ? 1 : 0,
-                                     sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            // YUV sources: matrix and range from the frame (unspecified -> BT.601,
+            // swscale's default), as the CLI's scale filter does. RGB sources
+            // need no matrix, and RGB output is always full range.
+            let isRGB = av_pix_fmt_desc_get(AVPixelFormat(rawValue: format)).map {
+                $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) != 0
+            } ?? false
+            if !isRGB {
+                let space = Int32(bitPattern: k.colorspace)
+                sws_setColorspaceDetails(sws, sws_getCoefficients(space), fullRange ? 1 : 0,
+                                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            }
         }
         let scaled = fl_sws_scale_frame(sws, cropped, scratch, Int32(stride))
         guard scaled == Int32(size) else {

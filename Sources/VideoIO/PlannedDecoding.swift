@@ -23,6 +23,8 @@ struct PlannedDecoding: Sendable {
     struct Output {
         var pixels: [Int64: [UInt8]] = [:]
         var keyframes: Set<Int64> = []
+        /// Whether any decoded frame was field-coded.
+        var interlaced = false
         var statistics = SamplingReport.Statistics(
             packets: 0, packetsSent: 0, framesDecoded: 0, decodeErrors: 0, decodeRuns: 0, decoderThreads: 0,
             planned: true)
@@ -65,6 +67,7 @@ struct PlannedDecoding: Sendable {
             action: { i in owned(i) ? plan.actions[i] : .skip },
             isDone: { false },
             onFrame: { frame throws(VideoIOError) in
+                if fl_frame_interlaced(frame.pointer) != 0 { output.interlaced = true }
                 var pts = frame.pointer.pointee.best_effort_timestamp
                 if pts == FFmpegError.noPTS { pts = frame.pointer.pointee.pts }
                 guard targets.contains(pts), output.pixels[pts] == nil else { return }

@@ -57,11 +57,12 @@ public final class VideoReader {
         try options.validate()
         let opened = try open()
         let plan = makePlan(opened, options: options)
-        let probe = describe(opened, plan: plan)
+        var probe = describe(opened, plan: plan)
         let outcome = plan.isPlanned
             ? try decodePlanned(opened, plan: plan, options: options, emit: onFrame)
             : try decodeLinear(opened, plan: plan, options: options, emit: onFrame)
         let stats = outcome.statistics
+        probe.interlaced = probe.interlaced || outcome.interlaced
         if opened.demuxer.input.currentIdentity() != opened.demuxer.input.identity { throw .fileChanged(path: path) }
 
         guard outcome.emitted > 0 else {
@@ -193,6 +194,7 @@ public final class VideoReader {
         var statistics: SamplingReport.Statistics
         var emitted: Int
         var substituted: Int
+        var interlaced: Bool
     }
 
     /// Timestamps known: decode only what the plan needs, in parallel runs
@@ -215,7 +217,9 @@ public final class VideoReader {
             decodeRuns: 0, decoderThreads: workers == 1 ? maxThreads : workers, planned: true)
         var pixels: [Int64: [UInt8]] = [:]
         var keyframes: Set<Int64> = []
+        var interlaced = false
         for output in outputs {
+            interlaced = interlaced || output.interlaced
             stats.packetsSent += output.statistics.packetsSent
             stats.framesDecoded += output.statistics.framesDecoded
             stats.decodeErrors += output.statistics.decodeErrors
@@ -223,7 +227,7 @@ public final class VideoReader {
             pixels.merge(output.pixels) { a, _ in a }
             keyframes.formUnion(output.keyframes)
         }
-        var outcome = DecodeOutcome(statistics: stats, emitted: 0, substituted: 0)
+        var outcome = DecodeOutcome(statistics: stats, emitted: 0, substituted: 0, interlaced: interlaced)
         guard !pixels.isEmpty, let firstPTS = plan.firstPTS else { return outcome }
         let available = pixels.keys.sorted()
         let tb = opened.timeBase
@@ -271,6 +275,7 @@ public final class VideoReader {
             action: { _ in .decode }, isDone: { run.isComplete },
             onFrame: { frame throws(VideoIOError) in try run.handle(frame, emit: emit) })
         try run.finish(emit: emit)
-        return DecodeOutcome(statistics: stats, emitted: run.emitted, substituted: run.substituted)
+        return DecodeOutcome(
+            statistics: stats, emitted: run.emitted, substituted: run.substituted, interlaced: run.interlaced)
     }
 }

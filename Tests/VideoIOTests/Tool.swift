@@ -1,0 +1,46 @@
+import Foundation
+
+/// Runs the ffmpeg/ffprobe CLIs for reference data.
+enum Tool {
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String]) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        // stderr goes to a file so neither pipe can fill up while we read stdout.
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errors = (try? Data(contentsOf: errURL)) ?? Data()
+        guard process.terminationStatus == 0 else {
+            throw FixtureError("\(tool) \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+        }
+        return output
+    }
+
+    /// ffprobe's decoded frame list for the first video stream: best-effort
+    /// timestamps and durations in the stream time base, in output order.
+    static func probeFrames(_ path: String) throws -> (timeBase: (num: Int64, den: Int64), frames: [(pts: Int64, duration: Int64?)]) {
+        let data = try run("ffprobe", ["-v", "error", "-select_streams", "v:0",
+                                       "-show_entries", "stream=time_base:frame=best_effort_timestamp,pkt_duration",
+                                       "-of", "json", path])
+        guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let streams = json["streams"] as? [[String: Any]], let tb = streams.first?["time_base"] as? String,
+              let frames = json["frames"] as? [[String: Any]] else {
+            throw FixtureError("unexpected ffprobe output for \(path)")
+        }
+        let parts = tb.split(separator: "/").compactMap { Int64($0) }
+        guard parts.count == 2 else { throw FixtureError("bad time base \(tb)") }
+        let list: [(Int64, Int64?)] = frames.compactMap { f in
+            guard let pts = (f["best_effort_timestamp"] as? NSNumber)?.int64Value else { return nil }
+            return (pts, (f["pkt_duration"] as? NSNumber)?.int64Value)
+        }
+        return ((parts[0], parts[1]), list)
+    }
+}
