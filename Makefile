@@ -1,0 +1,49 @@
+# Flamingo: set-up, build, demo, tests and benchmarks.
+# `make demo` and `make test` each install what they need first (Debian 12).
+
+SWIFT        ?= swift
+APT_PACKAGES := pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE_BIN  := .build/release/flamingo
+SAMPLE       := Pipelines/examples/shapes.mp4
+BENCH_DIR    := .bench
+
+.PHONY: deps build demo test bench-frames bench-videos clean
+
+## Install the system libraries and the ffmpeg CLI (skipped when already present).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+## The main job on the sample clip: sample it at 1 fps and show the frames the model sees.
+demo: build
+	$(RELEASE_BIN) frames $(SAMPLE) --out .demo-frames
+	@echo "frames written to .demo-frames/"
+
+## The test suite (fixtures are made at test time with the ffmpeg CLI).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## 60 s 1920x1080 30 fps test videos (H.264 g30, H.264 -bf 3 -g 250) and a 720p VP9 one.
+bench-videos:
+	@mkdir -p $(BENCH_DIR)
+	@[ -f $(BENCH_DIR)/h264-1080p-g30.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 60 \
+	  -vf noise=alls=12:allf=t+u -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 12M -g 30 $(BENCH_DIR)/h264-1080p-g30.mp4
+	@[ -f $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 60 \
+	  -vf noise=alls=12:allf=t+u -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 12M -bf 3 -g 250 $(BENCH_DIR)/h264-1080p-bf3-g250.mp4
+	@[ -f $(BENCH_DIR)/vp9-720p.webm ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -t 60 \
+	  -vf noise=alls=12:allf=t+u -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -row-mt 1 -b:v 2M -g 120 $(BENCH_DIR)/vp9-720p.webm
+
+## Our sampler against `ffmpeg -threads 2 -vf fps=1,scale=224:224` on those videos (release build).
+bench-frames: build bench-videos
+	$(RELEASE_BIN) bench frames --runs 5 $(BENCH_DIR)/h264-1080p-g30.mp4 $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 $(BENCH_DIR)/vp9-720p.webm
+
+clean:
+	rm -rf .build .demo-frames
