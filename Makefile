@@ -29,7 +29,7 @@ demo: build
 ## The test suite (fixtures are made at test time with the ffmpeg CLI).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 ## 60 s 1920x1080 30 fps test videos (H.264 g30, H.264 -bf 3 -g 250) and a 720p VP9 one.
 bench-videos:

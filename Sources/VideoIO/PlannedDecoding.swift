@@ -2,11 +2,13 @@ import CFFmpeg
 import Foundation
 
 /// Decodes a `SamplingPlan` with one or more workers. Runs start afresh at a
-/// keyframe, so they are independent: with W workers, worker w decodes runs
-/// w, w + W, ... on its own demuxer and single-threaded decoder (GOP-level
-/// parallelism, no frame-threading overhead or flush stalls). With one
-/// worker the decoder uses frame threading instead. Each worker scales only
-/// the frames the plan targets.
+/// keyframe, so they are independent: each worker reads the file with its own
+/// demuxer and single-threaded decoder and claims the next undecoded run
+/// whenever it finishes one (runs are claimed in increasing order, so every
+/// worker only ever reads forward). That is GOP-level parallelism without
+/// frame threading's overhead or flush stalls, balanced however long the
+/// runs are. With one worker the decoder uses frame threading instead. Each
+/// worker scales only the frames the plan targets.
 struct PlannedDecoding: Sendable {
     var path: String
     var limits: VideoReaderLimits
@@ -32,9 +34,10 @@ struct PlannedDecoding: Sendable {
 
     func run(workers: Int, threadsPerWorker: Int) throws(VideoIOError) -> [Output] {
         let slots = WorkerSlots(count: workers)
+        let dispenser = RunDispenser()
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             do throws(VideoIOError) {
-                slots.set(w, .success(try decode(worker: w, of: workers, threads: threadsPerWorker)))
+                slots.set(w, .success(try decode(runs: dispenser, threads: threadsPerWorker)))
             } catch {
                 slots.set(w, .failure(error))
                 deadline.cancel()  // stop the other workers early
@@ -43,7 +46,7 @@ struct PlannedDecoding: Sendable {
         return try slots.collect()
     }
 
-    private func decode(worker w: Int, of workers: Int, threads: Int) throws(VideoIOError) -> Output {
+    private func decode(runs dispenser: RunDispenser, threads: Int) throws(VideoIOError) -> Output {
         let shortName = String(formatName.split(separator: ",").first ?? "")
         let demuxer = try Demuxer.open(
             path: path, limits: limits, deadline: deadline, format: av_find_input_format(shortName))
@@ -54,8 +57,8 @@ struct PlannedDecoding: Sendable {
         let preprocessor = try FramePreprocessor(size: size, rotation: rotation, path: path)
 
         let runOf = plan.runOf
-        let owned = { (i: Int) -> Bool in i < runOf.count && runOf[i] >= 0 && Int(runOf[i]) % workers == w }
-        let lastPacket = runOf.indices.last(where: owned) ?? -1
+        let runEnds = plan.runLastPacket
+        var current = dispenser.claim()
         let targets = Set(plan.plannedPTS.compactMap { $0 })
         var output = Output()
         output.statistics.decoderThreads = threads
@@ -63,9 +66,12 @@ struct PlannedDecoding: Sendable {
 
         try PacketDecodeLoop.run(
             demuxer: demuxer, streamIndex: streamIndex, decoder: decoder, limits: limits,
-            lastPacket: lastPacket, stats: &output.statistics,
-            action: { i in owned(i) ? plan.actions[i] : .skip },
-            isDone: { false },
+            lastPacket: Int.max, stats: &output.statistics,
+            action: { i in
+                while current < runEnds.count && i > runEnds[current] { current = dispenser.claim() }
+                return current < runEnds.count && Int(runOf[i]) == current ? plan.actions[i] : .skip
+            },
+            isDone: { current >= runEnds.count },
             onFrame: { frame throws(VideoIOError) in
                 if fl_frame_interlaced(frame.pointer) != 0 { output.interlaced = true }
                 var pts = frame.pointer.pointee.best_effort_timestamp
@@ -80,6 +86,19 @@ struct PlannedDecoding: Sendable {
                 if fl_frame_is_key(frame.pointer) != 0 { output.keyframes.insert(pts) }
             })
         return output
+    }
+}
+
+/// Hands out run numbers 0, 1, 2, ... to whichever worker asks next.
+private final class RunDispenser: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func claim() -> Int {
+        lock.withLock {
+            defer { next += 1 }
+            return next
+        }
     }
 }
 

@@ -35,6 +35,12 @@ struct SamplingPlan {
     var runOf: [Int32]
     /// Number of runs that start decoding afresh at a keyframe.
     var runs: Int
+    /// The last packet (decode order) of each run.
+    var runLastPacket: [Int] {
+        var ends = [Int](repeating: -1, count: runs)
+        for (i, r) in runOf.enumerated() where r >= 0 && Int(r) < runs { ends[Int(r)] = i }
+        return ends
+    }
     var packetsToDecode: Int
 
     var isPlanned: Bool { firstPTS != nil }
