@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "flamingo", targets: ["CLI"]),
         .library(name: "VideoIO", targets: ["VideoIO"]),
+        .library(name: "FlamingoModel", targets: ["Model"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +30,17 @@ let package = Package(
             name: "VideoIO",
             dependencies: ["CFFmpeg", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        .target(
+            name: "Tensor",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Weights",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "Model",
+            dependencies: ["Tensor", "Weights"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -41,6 +53,10 @@ let package = Package(
         .testTarget(
             name: "VideoIOTests",
             dependencies: ["VideoIO", "CFFmpeg"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelTests",
+            dependencies: ["Model", "Tensor", "Weights"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",

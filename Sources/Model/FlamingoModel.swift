@@ -1,0 +1,146 @@
+import Foundation
+import Tensor
+import Weights
+
+/// A Flamingo model loaded from a model directory (config.json +
+/// model.safetensors with OpenFlamingo's canonical tensor names): frozen
+/// vision encoder, Perceiver Resampler, and a MosaicGPT decoder with gated
+/// cross-attention blocks before every `every_n_layers`-th block.
+public final class FlamingoModel: Sendable {
+    public let configuration: FlamingoConfiguration
+    public let vision: VisionEncoder
+    public let resampler: PerceiverResampler
+    /// (vocab, d); also the output head (tied).
+    let wte: [Float]
+    let blocks: [MosaicGPTBlock]
+    /// One per LM block, nil where the block has no cross-attention before it.
+    let crossAttention: [GatedCrossAttentionBlock?]
+    let lnF: LayerNorm
+
+    public static func load(directory: URL) throws(ModelError) -> FlamingoModel {
+        let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        do {
+            let store = try WeightStore(directory: directory)
+            let model = try FlamingoModel(config: config, store: store)
+            try store.verifyAllConsumed()
+            return model
+        } catch {
+            throw .weights(error)
+        }
+    }
+
+    init(config c: FlamingoConfiguration, store: WeightStore) throws(WeightError) {
+        configuration = c
+        vision = try VisionEncoder(store, config: c.vision)
+        resampler = try PerceiverResampler(store, config: c.resampler, width: c.vision.width)
+        let lm = c.languageModel, d = lm.dModel
+        wte = try store.take("lang_encoder.transformer.wte.weight", shape: [lm.vocabSize, d])
+        var blocks: [MosaicGPTBlock] = []
+        var cross: [GatedCrossAttentionBlock?] = []
+        for i in 0..<lm.nLayers {
+            let prefix = "lang_encoder.transformer.blocks.\(i)"
+            blocks.append(try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm))
+            cross.append(c.hasCrossAttention(beforeLayer: i)
+                ? try GatedCrossAttentionBlock(store, "\(prefix).gated_cross_attn_layer", width: d,
+                                               visionWidth: c.vision.width, config: c.crossAttention)
+                : nil)
+        }
+        self.blocks = blocks
+        crossAttention = cross
+        lnF = try LayerNorm(store, "lang_encoder.transformer.ln_f", width: d, bias: !lm.noBias, eps: lm.layerNormEps)
+    }
+
+    // MARK: - Media
+
+    /// One media item (an image: 1 frame; a video: its sampled frames) as
+    /// pixels (frames, 3, R, R), normalised, to its visual tokens (num_latents, D).
+    public func encodeMedia(pixels: [Float], frames: Int, mediaIndex: Int = 0, zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> [Float] {
+        let r = configuration.vision.imageSize
+        guard frames >= 1, pixels.count == frames * 3 * r * r else {
+            throw .invalidInput("media pixels must be (frames, 3, \(r), \(r)); got \(pixels.count) values for \(frames) frame(s)")
+        }
+        let features = vision.encode(pixels: pixels, frames: frames)
+        return try resampler.resample(features: features, frames: frames, tokens: configuration.vision.patches,
+                                      mediaIndex: mediaIndex, zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+    }
+
+    /// Cross-attention keys and values for a prompt's media, per layer: computed
+    /// once and reused for every token.
+    public struct MediaMemory: Sendable {
+        public let count: Int
+        let perLayer: [[Float]?]
+    }
+
+    public func mediaMemory(_ media: [[Float]]) -> MediaMemory {
+        let n = configuration.resampler.numLatents
+        return MediaMemory(count: media.count, perLayer: crossAttention.map { $0?.memory(media: media, latents: n) })
+    }
+
+    // MARK: - Language model
+
+    /// What the decoder has seen: the self-attention cache and the number of
+    /// `<image>` tokens so far (the media time of the next token).
+    public struct DecoderState: Sendable {
+        public var cache: KVCache
+        public var mediaTokensSeen = 0
+        public var length: Int { cache.length }
+    }
+
+    public func makeState(capacity: Int? = nil) -> DecoderState {
+        let lm = configuration.languageModel
+        return DecoderState(cache: KVCache(layers: lm.nLayers, capacity: capacity ?? lm.maxSeqLen, width: lm.dModel))
+    }
+
+    public struct Output: Sendable {
+        /// (rows, vocab): every position's logits, or only the last position's.
+        public var logits: [Float]
+        /// With `captureHidden`: the embeddings, each layer's output and the
+        /// final-norm output, each (S, d).
+        public var embeddings: [Float]?
+        public var hidden: [[Float]]?
+        public var final: [Float]?
+    }
+
+    /// Runs `tokens` through the decoder after what `state` holds, appending them.
+    public func forward(
+        tokens: [Int], state: inout DecoderState, media: MediaMemory, allLogits: Bool = false, captureHidden: Bool = false
+    ) throws(ModelError) -> Output {
+        let lm = configuration.languageModel, d = lm.dModel, s = tokens.count
+        guard s > 0 else { throw .invalidInput("no tokens to run") }
+        guard state.length + s <= state.cache.capacity else {
+            throw .invalidInput("the sequence (\(state.length + s) tokens) exceeds the model's context of \(state.cache.capacity)")
+        }
+        var x = [Float](repeating: 0, count: s * d)
+        var mediaTime = [Int](repeating: 0, count: s)
+        var seen = state.mediaTokensSeen
+        for (r, id) in tokens.enumerated() {
+            guard (0..<lm.vocabSize).contains(id) else { throw .invalidInput("token id \(id) is outside the vocabulary (\(lm.vocabSize))") }
+            if id == configuration.specialTokens.media { seen += 1 }
+            mediaTime[r] = seen
+            x.replaceSubrange((r * d)..<((r + 1) * d), with: wte[(id * d)..<((id + 1) * d)])
+        }
+        guard seen <= media.count || media.count == 0 && seen == 0 else {
+            throw .invalidInput("the prompt has \(seen) <image> token(s) but \(media.count) media item(s) were given")
+        }
+        var output = Output(logits: [])
+        if captureHidden { output.embeddings = x; output.hidden = [] }
+        let n = configuration.resampler.numLatents
+        for i in 0..<blocks.count {
+            if let cross = crossAttention[i], let memory = media.perLayer[i] {
+                cross.apply(&x, rows: s, mediaTime: mediaTime, memory: memory, mediaCount: media.count, latents: n)
+            } else if let cross = crossAttention[i] {
+                cross.apply(&x, rows: s, mediaTime: mediaTime, memory: [], mediaCount: 0, latents: n)
+            }
+            blocks[i].apply(&x, rows: s, layer: i, cache: &state.cache)
+            if captureHidden { output.hidden?.append(x) }
+        }
+        state.cache.advance(by: s)
+        state.mediaTokensSeen = seen
+        let rows = allLogits ? s : 1
+        var last = allLogits ? x : Array(x[((s - 1) * d)..<(s * d)])
+        last.withUnsafeMutableBufferPointer { lnF.apply($0.baseAddress!, rows: rows) }
+        if captureHidden { output.final = allLogits ? last : nil }
+        output.logits = Linear(weight: wte, bias: nil, inFeatures: d, outFeatures: lm.vocabSize)(last, rows: rows)
+        return output
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Tensor
+import Weights
+
+/// One MosaicGPT block (MPT-1B; `lang_encoder.transformer.blocks.{i}.decoder_layer`):
+///   x += out_proj(attn(ln_1(x)));  x += mlp_down(GELU(mlp_up(ln_2(x))))
+/// Attention: fused Wqkv (3d, d) rows [q; k; v], optional QK-LayerNorm over the
+/// full width before the head split, scale 1/sqrt(head_dim), causal mask and
+/// ALiBi bias slope_h · (j - i) with slope_h = 2^(-h · alibi_bias_max / n_heads)
+/// (ref: mosaic_gpt.py `build_alibi_bias`, `MultiheadAttention`; OPENFLAMINGO.md §11).
+struct MosaicGPTBlock: Sendable {
+    let ln1: LayerNorm
+    let wqkv: Linear
+    let qLn: LayerNorm?
+    let kLn: LayerNorm?
+    let outProj: Linear
+    let ln2: LayerNorm
+    let up: Linear
+    let down: Linear
+    let heads: Int
+    let slopes: [Float]
+
+    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel) throws(WeightError) {
+        let d = c.dModel, bias = !c.noBias, eps = c.layerNormEps
+        ln1 = try LayerNorm(store, "\(prefix).ln_1", width: d, bias: bias, eps: eps)
+        wqkv = try Linear(store, "\(prefix).attn.Wqkv", in: d, out: 3 * d, bias: bias)
+        qLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.q_ln", width: d, bias: bias, eps: eps) : nil
+        kLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.k_ln", width: d, bias: bias, eps: eps) : nil
+        outProj = try Linear(store, "\(prefix).attn.out_proj", in: d, out: d, bias: bias)
+        ln2 = try LayerNorm(store, "\(prefix).ln_2", width: d, bias: bias, eps: eps)
+        up = try Linear(store, "\(prefix).mlp.mlp_up", in: d, out: c.expansionRatio * d, bias: bias)
+        down = try Linear(store, "\(prefix).mlp.mlp_down", in: c.expansionRatio * d, out: d, bias: bias)
+        heads = c.nHeads
+        slopes = c.alibi ? (1...c.nHeads).map { h in Float(1 / pow(2, Double(h) * c.alibiBiasMax / Double(c.nHeads))) }
+            : [Float](repeating: 0, count: c.nHeads)
+    }
+
+    /// x: (S, d) for positions cache.length ..< cache.length + S; appends this
+    /// layer's keys and values to the cache (the caller advances its length).
+    func apply(_ x: inout [Float], rows s: Int, layer: Int, cache: inout KVCache) {
+        let d = ln1.width, hd = d / heads, past = cache.length
+        precondition(past + s <= cache.capacity, "sequence longer than the cache")
+        let qkv = wqkv(ln1(x, rows: s), rows: s)  // (S, 3d)
+        var q = [Float](repeating: 0, count: s * d)
+        var k = [Float](repeating: 0, count: s * d)
+        for r in 0..<s {
+            q.replaceSubrange((r * d)..<((r + 1) * d), with: qkv[(r * 3 * d)..<(r * 3 * d + d)])
+            k.replaceSubrange((r * d)..<((r + 1) * d), with: qkv[(r * 3 * d + d)..<(r * 3 * d + 2 * d)])
+        }
+        if let qLn, let kLn {
+            q.withUnsafeMutableBufferPointer { qLn.apply($0.baseAddress!, rows: s) }
+            k.withUnsafeMutableBufferPointer { kLn.apply($0.baseAddress!, rows: s) }
+        }
+        for r in 0..<s {
+            cache.keys[layer].replaceSubrange(((past + r) * d)..<((past + r + 1) * d), with: k[(r * d)..<((r + 1) * d)])
+            cache.values[layer].replaceSubrange(((past + r) * d)..<((past + r + 1) * d), with: qkv[(r * 3 * d + 2 * d)..<(r * 3 * d + 3 * d)])
+        }
+        let total = past + s
+        var attended = [Float](repeating: 0, count: s * d)
+        let slopes = self.slopes
+        q.withUnsafeBufferPointer { qp in
+            cache.keys[layer].withUnsafeBufferPointer { kp in
+                cache.values[layer].withUnsafeBufferPointer { vp in
+                    attended.withUnsafeMutableBufferPointer { op in
+                        Attention.compute(
+                            q: qp.baseAddress!, ldq: d, k: kp.baseAddress!, ldk: d, v: vp.baseAddress!, ldv: d,
+                            queries: s, keys: total, heads: heads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
+                            out: op.baseAddress!, ldo: d,
+                            adjust: { h, scores in
+                                let slope = slopes[h]
+                                for i in 0..<s {
+                                    let row = scores + i * total, position = past + i
+                                    for j in 0...position { row[j] += slope * Float(j - position) }
+                                    for j in (position + 1)..<max(position + 1, total) { row[j] = -.infinity }
+                                }
+                            })
+                    }
+                }
+            }
+        }
+        x.withUnsafeMutableBufferPointer { xp in
+            attended.withUnsafeBufferPointer { outProj.apply($0.baseAddress!, rows: s, into: xp.baseAddress!, accumulate: true) }
+        }
+        var h = up(ln2(x, rows: s), rows: s)
+        h.withUnsafeMutableBufferPointer { Ops.gelu($0.baseAddress!, count: $0.count) }
+        x.withUnsafeMutableBufferPointer { xp in
+            h.withUnsafeBufferPointer { down.apply($0.baseAddress!, rows: s, into: xp.baseAddress!, accumulate: true) }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Tensor
+import Weights
+
+/// open_clip ResidualAttentionBlock (pre-LN): x += out_proj(MHA(ln_1(x)));
+/// x += c_proj(act(c_fc(ln_2(x)))). nn.MultiheadAttention packs q, k, v as
+/// rows of `attn.in_proj_weight` (3·width, width).
+/// Prefix `vision_encoder.transformer.resblocks.{i}`.
+struct VisionBlock: Sendable {
+    let ln1: LayerNorm
+    let inProj: Linear
+    let outProj: Linear
+    let ln2: LayerNorm
+    let fc: Linear
+    let proj: Linear
+    let heads: Int
+    let quickGelu: Bool
+
+    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.Vision) throws(WeightError) {
+        let w = c.width
+        ln1 = try LayerNorm(store, "\(prefix).ln_1", width: w, bias: true, eps: c.layerNormEps)
+        let inWeight = try store.take("\(prefix).attn.in_proj_weight", shape: [3 * w, w])
+        let inBias = try store.take("\(prefix).attn.in_proj_bias", shape: [3 * w])
+        inProj = Linear(weight: inWeight, bias: inBias, inFeatures: w, outFeatures: 3 * w)
+        outProj = try Linear(store, "\(prefix).attn.out_proj", in: w, out: w, bias: true)
+        ln2 = try LayerNorm(store, "\(prefix).ln_2", width: w, bias: true, eps: c.layerNormEps)
+        fc = try Linear(store, "\(prefix).mlp.c_fc", in: w, out: c.mlpWidth, bias: true)
+        proj = try Linear(store, "\(prefix).mlp.c_proj", in: c.mlpWidth, out: w, bias: true)
+        heads = c.heads
+        quickGelu = c.activation == "quick_gelu"
+    }
+
+    /// x: (frames · tokens, width), each frame's tokens attending only to each other.
+    func apply(_ x: inout [Float], frames: Int, tokens: Int) {
+        let w = ln1.width, rows = frames * tokens, d = w / heads
+        let qkv = inProj(ln1(x, rows: rows), rows: rows)  // (rows, 3w): [q | k | v]
+        var attended = [Float](repeating: 0, count: rows * w)
+        qkv.withUnsafeBufferPointer { p in
+            attended.withUnsafeMutableBufferPointer { o in
+                for f in 0..<frames {
+                    let base = p.baseAddress! + f * tokens * 3 * w
+                    Attention.compute(q: base, ldq: 3 * w, k: base + w, ldk: 3 * w, v: base + 2 * w, ldv: 3 * w,
+                                      queries: tokens, keys: tokens, heads: heads, headDim: d,
+                                      scale: 1 / Float(d).squareRoot(), out: o.baseAddress! + f * tokens * w, ldo: w)
+                }
+            }
+        }
+        x.withUnsafeMutableBufferPointer { xp in
+            attended.withUnsafeBufferPointer { outProj.apply($0.baseAddress!, rows: rows, into: xp.baseAddress!, accumulate: true) }
+        }
+        var h = fc(ln2(x, rows: rows), rows: rows)
+        h.withUnsafeMutableBufferPointer {
+            if quickGelu { Ops.quickGelu($0.baseAddress!, count: $0.count) } else { Ops.gelu($0.baseAddress!, count: $0.count) }
+        }
+        x.withUnsafeMutableBufferPointer { xp in
+            h.withUnsafeBufferPointer { proj.apply($0.baseAddress!, rows: rows, into: xp.baseAddress!, accumulate: true) }
+        }
+    }
+}
+
+extension Linear {
+    init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        self.weight = weight
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+}

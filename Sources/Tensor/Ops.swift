@@ -1,0 +1,90 @@
+import Foundation
+
+/// Element-wise and row-wise kernels over raw buffers: tight loops, no
+/// allocation. Shapes are (rows, columns) row-major unless stated.
+public enum Ops {
+    /// LayerNorm over each row of `x` (rows, n), in place: (x - mean) / sqrt(var + eps) * w [+ b].
+    @inlinable
+    public static func layerNorm(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, columns n: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float
+    ) {
+        let inv = 1 / Float(n)
+        for r in 0..<rows {
+            let row = x + r * n
+            var mean: Float = 0
+            for j in 0..<n { mean += row[j] }
+            mean *= inv
+            var variance: Float = 0
+            for j in 0..<n { let d = row[j] - mean; variance += d * d }
+            let scale = 1 / (variance * inv + eps).squareRoot()
+            if let bias {
+                for j in 0..<n { row[j] = (row[j] - mean) * scale * weight[j] + bias[j] }
+            } else {
+                for j in 0..<n { row[j] = (row[j] - mean) * scale * weight[j] }
+            }
+        }
+    }
+
+    /// LayerNorm from `x` into `out` (x is left unchanged).
+    @inlinable
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows: Int, columns n: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float
+    ) {
+        out.update(from: x, count: rows * n)
+        layerNorm(out, rows: rows, columns: n, weight: weight, bias: bias, eps: eps)
+    }
+
+    /// Softmax over each row in place, max-subtracted. `valid` limits each row to
+    /// its first columns (the rest become 0), for causal attention.
+    @inlinable
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, stride: Int? = nil) {
+        let ld = stride ?? n
+        for r in 0..<rows {
+            let row = x + r * ld
+            var m = -Float.infinity
+            for j in 0..<n { m = max(m, row[j]) }
+            if m == -Float.infinity {
+                // Every key masked: PyTorch's masked_fill(-max) then softmax gives a uniform row.
+                let u = 1 / Float(n)
+                for j in 0..<n { row[j] = u }
+                continue
+            }
+            var sum: Float = 0
+            for j in 0..<n { let e = expf(row[j] - m); row[j] = e; sum += e }
+            let inv = 1 / sum
+            for j in 0..<n { row[j] *= inv }
+        }
+    }
+
+    /// GELU with the exact erf (PyTorch nn.GELU()).
+    @inlinable
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let c: Float = 0.70710678118654752
+        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * c)) }
+    }
+
+    /// QuickGELU, x · σ(1.702x) (OpenAI CLIP).
+    @inlinable
+    public static func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-1.702 * v)) }
+    }
+
+    /// y += alpha · x.
+    @inlinable
+    public static func addScaled(_ x: UnsafePointer<Float>, alpha: Float = 1, to y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += alpha * x[i] }
+    }
+
+    /// log-softmax of one row into `out`.
+    @inlinable
+    public static func logSoftmax(_ x: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>) {
+        var m = -Float.infinity
+        for j in 0..<n { m = max(m, x[j]) }
+        var sum: Double = 0
+        for j in 0..<n { sum += Double(expf(x[j] - m)) }
+        let lse = m + Float(log(sum))
+        for j in 0..<n { out[j] = x[j] - lse }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// All tensors of a model (one safetensors file, or the shards listed in
+/// `model.safetensors.index.json`), handed out by name with the expected
+/// shape. Loading is strict: a missing tensor, a wrong shape, or a tensor
+/// nobody asked for (checked by `verifyAllConsumed`) is an error naming it.
+public final class WeightStore: @unchecked Sendable {
+    private var files: [String: SafetensorsFile] = [:]  // key -> file
+    private var consumed: Set<String> = []
+    /// Keys that may be present without being used (for example open_clip's
+    /// `ln_post`/`proj`, which Flamingo does not apply to the tokens).
+    private var tolerated: Set<String> = []
+
+    public var keys: [String] { files.keys.sorted() }
+
+    /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in `directory`.
+    public init(directory: URL) throws(WeightError) {
+        let single = directory.appendingPathComponent("model.safetensors")
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        var paths: [String] = []
+        if FileManager.default.fileExists(atPath: index.path) {
+            guard let data = try? Data(contentsOf: index),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let map = json["weight_map"] as? [String: String] else {
+                throw .malformedHeader(path: index.path, reason: "no weight_map object")
+            }
+            paths = Set(map.values).sorted().map { directory.appendingPathComponent($0).path }
+        } else if FileManager.default.fileExists(atPath: single.path) {
+            paths = [single.path]
+        } else {
+            let shards = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+                .filter { $0.hasPrefix("model") && $0.hasSuffix(".safetensors") }.sorted()
+            guard !shards.isEmpty else {
+                throw .unreadable(path: single.path, reason: "no model.safetensors (or index, or model*.safetensors shards)")
+            }
+            paths = shards.map { directory.appendingPathComponent($0).path }
+        }
+        try add(paths: paths)
+    }
+
+    public init(paths: [String]) throws(WeightError) {
+        try add(paths: paths)
+    }
+
+    private func add(paths: [String]) throws(WeightError) {
+        for path in paths {
+            let file = try SafetensorsFile(path: path)
+            for key in file.entries.keys {
+                if let other = files[key] { throw .duplicateTensor(key: key, paths: [other.path, path]) }
+                files[key] = file
+            }
+        }
+    }
+
+    public func contains(_ key: String) -> Bool { files[key] != nil }
+
+    public func shape(of key: String) -> [Int]? { files[key]?.entries[key]?.shape }
+
+    /// The tensor `key`, which must have exactly `shape`.
+    public func take(_ key: String, shape: [Int]) throws(WeightError) -> [Float] {
+        guard let file = files[key], let entry = file.entries[key] else {
+            throw .missingTensor(key: key, expectedShape: shape)
+        }
+        guard entry.shape == shape else { throw .wrongShape(key: key, expected: shape, actual: entry.shape) }
+        consumed.insert(key)
+        return try file.floats(key)
+    }
+
+    /// Like `take`, but nil when absent.
+    public func takeIfPresent(_ key: String, shape: [Int]) throws(WeightError) -> [Float]? {
+        contains(key) ? try take(key, shape: shape) : nil
+    }
+
+    /// Marks `key` as known-but-unused, checking its shape when present.
+    public func tolerate(_ key: String, shape: [Int]) throws(WeightError) {
+        guard let actual = self.shape(of: key) else { return }
+        guard actual == shape else { throw .wrongShape(key: key, expected: shape, actual: actual) }
+        tolerated.insert(key)
+    }
+
+    /// Throws if any tensor in the files was neither taken nor tolerated.
+    public func verifyAllConsumed() throws(WeightError) {
+        let unknown = files.keys.filter { !consumed.contains($0) && !tolerated.contains($0) }.sorted()
+        if !unknown.isEmpty { throw .unknownTensors(keys: unknown) }
+    }
+}
