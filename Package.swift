@@ -41,6 +41,10 @@ let package = Package(
             name: "Model",
             dependencies: ["Tensor", "Weights"],
             swiftSettings: swiftSettings),
+        .target(
+            name: "Generation",
+            dependencies: ["Model", "Tensor"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -56,7 +60,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelTests",
-            dependencies: ["Model", "Tensor", "Weights"],
+            dependencies: ["Model", "Tensor", "Weights", "Generation"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",
