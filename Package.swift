@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "VideoIO",
+                "VideoIO", "Model", "Generation", "Tensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -50,6 +50,20 @@ public final class FlamingoModel: Sendable {
         lnF = try LayerNorm(store, "lang_encoder.transformer.ln_f", width: d, bias: !lm.noBias, eps: lm.layerNormEps)
     }
 
+    /// Parameters of the language model (blocks, cross-attention, embeddings, final norm):
+    /// what one decode step streams from memory.
+    public var languageModelParameterCount: Int {
+        let blockParameters = blocks.reduce(0) { total, b in
+            total + [b.ln1.weight, b.wqkv.weight, b.qLn?.weight ?? [], b.kLn?.weight ?? [], b.outProj.weight,
+                     b.ln2.weight, b.up.weight, b.down.weight].reduce(0) { $0 + $1.count }
+        }
+        let crossParameters = crossAttention.compactMap { $0 }.reduce(0) { total, x in
+            total + x.toQ.weight.count + x.toKV.weight.count + x.toOut.weight.count + x.feedForward.up.weight.count
+                + x.feedForward.down.weight.count
+        }
+        return blockParameters + crossParameters + wte.count + lnF.weight.count
+    }
+
     // MARK: - Media
 
     /// One media item (an image: 1 frame; a video: its sampled frames) as

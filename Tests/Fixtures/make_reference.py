@@ -24,6 +24,7 @@ byte-identical files.
 """
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -342,10 +343,14 @@ OPTIONS = [[60, 61], [62, 63, 64], [65, 66, 67, 68]]
 MAX_NEW_TOKENS = 8
 BAD_WORDS = [[MEDIA_ID], [PAD_ID]]
 
+# Seeds were picked once (offline scan of seeds 1..3000 per variant) so that the fixtures exercise
+# more than repetition: greedy != beam, length_penalty 0 vs 1 give different beams, and one beam
+# ends in <|endofchunk|>. The picked seeds keep the same ids in float64 and under 3e-4 relative
+# weight noise, so no decision sits on a near-tie.
 VARIANTS = OrderedDict([
-    ("frame_embs", dict(seed=1001, quick_gelu=True, max_num_frames=4, max_num_media=None,
+    ("frame_embs", dict(seed=2348, quick_gelu=True, max_num_frames=4, max_num_media=None,
                         cross_attn_every_n_layers=1, n_layers=2)),
-    ("no_frame_embs", dict(seed=2002, quick_gelu=False, max_num_frames=None, max_num_media=None,
+    ("no_frame_embs", dict(seed=980, quick_gelu=False, max_num_frames=None, max_num_media=None,
                            cross_attn_every_n_layers=2, n_layers=4)),
 ])
 
@@ -613,10 +618,20 @@ def engine_config(v):
     ])
 
 
+def _json(obj, indent=0):
+    """Pretty JSON with every list on one line."""
+    pad = "  " * (indent + 1)
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        items = ["%s%s: %s" % (pad, json.dumps(k), _json(val, indent + 1)) for k, val in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    return json.dumps(obj)
+
+
 def write_json(path, obj):
     with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
+        f.write(_json(obj) + "\n")
 
 
 def new_tokens(seq, prompt_len):
@@ -671,6 +686,15 @@ def make_variant(name, v, out_dir):
                 raise AssertionError("%s: use_cache=True %s != use_cache=False %s"
                                      % (key, seqs[True].tolist(), seqs[False].tolist()))
             results[key] = new_tokens(seqs[True], len(PROMPT))
+
+        # Near-tie guard: the same ids must come out of a float64 copy of the model.
+        m64 = copy.deepcopy(model).double()
+        for key, nb, lp in (("greedy", 1, 1.0), ("beam3_lp1", 3, 1.0), ("beam3_lp0", 3, 0.0)):
+            seq = flamingo_generate(m64, pixels_image.double(), pixels_video.double(), input_ids.clone(),
+                                    num_beams=nb, length_penalty=lp, use_cache=True, **gen_common)
+            if new_tokens(seq, len(PROMPT)) != results[key]:
+                raise AssertionError("%s: float64 gives %s, float32 %s" % (key, seq.tolist(), results[key]))
+        del m64
 
         # Scoring.
         scores = []
@@ -761,8 +785,10 @@ def main():
     parser.add_argument("--check-env", action="store_true", help="only check that the imports work")
     args = parser.parse_args()
     if args.check_env:
-        print("ok: torch %s, open_clip %s, transformers %s"
-              % (torch.__version__, LIB.open_clip.__version__, LIB.transformers.__version__))
+        from importlib.metadata import version
+        print("ok: torch %s (%s), open_clip_torch %s, open-flamingo %s, transformers %s"
+              % (torch.__version__, torch.__file__, version("open_clip_torch"), version("open-flamingo"),
+                 LIB.transformers.__version__))
         return
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
