@@ -42,8 +42,11 @@ let package = Package(
             dependencies: ["Tensor", "Weights"],
             swiftSettings: swiftSettings),
         .target(
+            name: "Tokenizer",
+            swiftSettings: swiftSettings),
+        .target(
             name: "Generation",
-            dependencies: ["Model", "Tensor"],
+            dependencies: ["Model", "Tensor", "Tokenizer", "VideoIO"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
@@ -61,6 +64,11 @@ let package = Package(
         .testTarget(
             name: "ModelTests",
             dependencies: ["Model", "Tensor", "Weights", "Generation"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TokenizerTests",
+            dependencies: ["Tokenizer"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",

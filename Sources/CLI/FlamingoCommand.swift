@@ -1,9 +1,20 @@
 import ArgumentParser
+import Tensor
 
+/// Entry point: fix OpenBLAS's kernel choice first (it is made when the
+/// library loads), then run the command line.
 @main
+enum Flamingo {
+    static func main() async {
+        BLASKernelSelection.reexecutingIfNeeded()
+        AllocatorTuning.apply()
+        await FlamingoCommand.main()
+    }
+}
+
 struct FlamingoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flamingo",
         abstract: "Video understanding with a Flamingo visual language model.",
-        subcommands: [FramesCommand.self, BenchCommand.self])
+        subcommands: [FramesCommand.self, GenerateCommand.self, BenchCommand.self])
 }

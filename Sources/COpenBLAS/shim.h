@@ -1,6 +1,9 @@
 #ifndef FLAMINGO_COPENBLAS_SHIM_H
 #define FLAMINGO_COPENBLAS_SHIM_H
 // Debian's libopenblas-dev puts cblas.h under the openblas-pthread include dir
-// that pkg-config adds; it declares openblas_set_num_threads as well.
+// that pkg-config adds; it declares openblas_set_num_threads and
+// openblas_get_corename as well.
 #include <cblas.h>
+// mallopt (glibc) for AllocatorTuning, which Swift's Glibc module does not export.
+#include <malloc.h>
 #endif

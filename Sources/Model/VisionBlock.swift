@@ -34,13 +34,21 @@ struct VisionBlock: Sendable {
         let w = ln1.width, rows = frames * tokens, d = w / heads
         let qkv = inProj(ln1(x, rows: rows), rows: rows)  // (rows, 3w): [q | k | v]
         var attended = [Float](repeating: 0, count: rows * w)
+        // Frames are independent: one frame per core, OpenBLAS single-threaded
+        // for these small products.
         qkv.withUnsafeBufferPointer { p in
             attended.withUnsafeMutableBufferPointer { o in
-                for f in 0..<frames {
-                    let base = p.baseAddress! + f * tokens * 3 * w
-                    Attention.compute(q: base, ldq: 3 * w, k: base + w, ldk: 3 * w, v: base + 2 * w, ldv: 3 * w,
-                                      queries: tokens, keys: tokens, heads: heads, headDim: d,
-                                      scale: 1 / Float(d).squareRoot(), out: o.baseAddress! + f * tokens * w, ldo: w)
+                let (src, dst) = (UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!)), UncheckedPointer(o.baseAddress!))
+                let heads = self.heads
+                Parallel.withSingleThreadedBLAS {
+                    Parallel.forEachChunk(frames, minimumPerWorker: 1) { range in
+                        for f in range {
+                            let base = src.pointer + f * tokens * 3 * w
+                            Attention.compute(q: base, ldq: 3 * w, k: base + w, ldk: 3 * w, v: base + 2 * w, ldv: 3 * w,
+                                              queries: tokens, keys: tokens, heads: heads, headDim: d,
+                                              scale: 1 / Float(d).squareRoot(), out: dst.pointer + f * tokens * w, ldo: w)
+                        }
+                    }
                 }
             }
         }

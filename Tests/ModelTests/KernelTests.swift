@@ -26,3 +26,30 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(other[2], 0)
     }
 }
+
+/// The vectorised exp and the kernels built on it, against libm.
+final class FastMathTests: XCTestCase {
+    func testExpRelativeErrorAcrossTheRange() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = FastMath.exp(FastMath.Vector(repeating: x))[0]
+            worst = max(worst, abs(v - expf(x)) / expf(x))
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 5e-7)
+        XCTAssertEqual(FastMath.exp(FastMath.Vector(repeating: -200))[0], 0, accuracy: 1e-37)
+    }
+
+    func testQuickGeluAndSoftmaxMatchScalarVersions() {
+        var values = (0..<1000).map { Float($0) / 37 - 13 }
+        let expected = values.map { $0 / (1 + expf(-1.702 * $0)) }
+        Ops.quickGelu(&values, count: values.count)
+        for (a, b) in zip(values, expected) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+        var row = (0..<37).map { Float($0 % 7) - 3 }
+        let m = row.max()!, sum = row.reduce(0) { $0 + expf($1 - m) }
+        let reference = row.map { expf($0 - m) / sum }
+        Ops.softmaxRows(&row, rows: 1, columns: 37)
+        for (a, b) in zip(row, reference) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Model
+import Tokenizer
+import VideoIO
+
+/// A loaded model directory (config.json, model.safetensors, tokenizer.json)
+/// ready to answer interleaved prompts: text with `<image>` markers plus an
+/// ordered list of media (images or videos), so few-shot prompts with several
+/// videos work. Each media item is encoded once (vision encoder, resampler,
+/// cross-attention keys/values) and reused for every generated token.
+public final class FlamingoSession: Sendable {
+    public let directory: URL
+    public let model: FlamingoModel
+    public let tokenizer: BPETokenizer
+
+    public static let mediaMarker = "<image>"
+    public static let endOfChunk = "<|endofchunk|>"
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        model = try FlamingoModel.load(directory: directory)
+        let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
+        do {
+            tokenizer = try BPETokenizer(contentsOf: tokenizerURL)
+        } catch {
+            throw SessionError.tokenizer(path: tokenizerURL.path, reason: error.localizedDescription)
+        }
+        let special = model.configuration.specialTokens
+        for (token, id) in [(Self.mediaMarker, special.media), (Self.endOfChunk, special.endOfChunk)] {
+            let found = tokenizer.id(forToken: token)
+            guard found == id else { throw SessionError.specialTokenMismatch(token: token, tokenizerID: found, configID: id) }
+        }
+    }
+
+    /// Frames per media item: the resampler's `frame_embs` rows when it has
+    /// learned temporal embeddings, else 8.
+    public var defaultMaxFrames: Int { model.resampler.maxFrames ?? 8 }
+
+    /// Reads an image or video through the hardened reader at 1 frame per
+    /// second, at most `maxFrames` frames spread over the whole video.
+    public func loadMedia(path: String, maxFrames: Int? = nil, limits: VideoReaderLimits = VideoReaderLimits()) throws -> MediaItem {
+        let p = model.configuration.preprocessing
+        let video = try VideoReader(path: path, limits: limits)
+            .sample(SamplingOptions(fps: 1, maxFrames: maxFrames ?? defaultMaxFrames, size: p.imageSize))
+        return MediaItem(path: path, pixels: video.normalizedPixels(PreprocessingConfig(mean: p.mean, std: p.std)),
+                         frames: video.frames, probe: video.probe, warnings: video.warnings)
+    }
+
+    /// Visual tokens of each item, then the cross-attention memory for a prompt.
+    public func encode(_ media: [MediaItem], zeroTemporalEmbeddings: Bool = false) throws -> FlamingoModel.MediaMemory {
+        let latents = try media.enumerated().map { index, item in
+            try model.encodeMedia(pixels: item.pixels, frames: item.frames.count, mediaIndex: index,
+                                  zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+        }
+        return model.mediaMemory(latents)
+    }
+
+    /// Token ids of a prompt, checking it has one `<image>` per media item.
+    public func tokens(for prompt: String, mediaCount: Int) throws -> [Int] {
+        let ids = tokenizer.encode(prompt)
+        guard !ids.isEmpty else { throw SessionError.emptyPrompt }
+        let markers = ids.filter { $0 == model.configuration.specialTokens.media }.count
+        guard markers == mediaCount else { throw SessionError.mediaCountMismatch(markers: markers, media: mediaCount) }
+        return ids
+    }
+
+    public struct Continuation: Sendable, Codable {
+        /// The generated text, without the closing `<|endofchunk|>`.
+        public var text: String
+        /// Summed log-probability of the generated tokens (the stop token included when produced).
+        public var logprob: Double
+        public var tokens: [Int]
+    }
+
+    /// Open-ended answer: greedy or beam search after `prompt`.
+    public func generate(prompt: String, media: [MediaItem], options: GenerationOptions,
+                         memory: FlamingoModel.MediaMemory? = nil) throws -> Continuation {
+        let ids = try tokens(for: prompt, mediaCount: media.count)
+        let memory = try memory ?? encode(media)
+        let decoder = Decoder(model: model)
+        let generated = try decoder.generate(prompt: ids, media: memory, options: options)
+        let logprob = generated.isEmpty ? 0 : try decoder.score(prompt: ids, options: [generated], media: memory)[0]
+        let stop = model.configuration.specialTokens.endOfChunk
+        let text = tokenizer.decode(generated.last == stop ? Array(generated.dropLast()) : generated, skipSpecialTokens: true)
+        return Continuation(text: text.trimmingCharacters(in: .whitespaces), logprob: logprob, tokens: generated)
+    }
+
+    /// Closed-ended answer: the log-probability of each option's tokens after `prompt`.
+    public func score(prompt: String, options: [String], media: [MediaItem],
+                      memory: FlamingoModel.MediaMemory? = nil) throws -> [Double] {
+        let ids = try tokens(for: prompt, mediaCount: media.count)
+        let memory = try memory ?? encode(media)
+        let optionIDs = options.map { tokenizer.encode($0) }
+        return try Decoder(model: model).score(prompt: ids, options: optionIDs, media: memory)
+    }
+}
