@@ -72,7 +72,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",
-            dependencies: ["CLI"],
+            dependencies: ["CLI", "Generation"],
             swiftSettings: swiftSettings),
     ]
 )

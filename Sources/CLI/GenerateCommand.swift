@@ -64,7 +64,7 @@ struct GenerateCommand: AsyncParsableCommand {
                     print(result.text)
                 }
             }
-        } catch let error as LocalizedError {
+        } catch let error as any LocalizedError {
             throw CLIError(error.errorDescription ?? "\(error)")
         }
     }
