@@ -8,7 +8,7 @@ RELEASE_BIN  := .build/release/flamingo
 SAMPLE       := Pipelines/examples/shapes.mp4
 BENCH_DIR    := .bench
 
-.PHONY: deps build demo test bench-frames bench-videos clean
+.PHONY: deps build demo test bench-frames bench-videos bench-engine reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -44,6 +44,20 @@ bench-videos:
 ## Our sampler against `ffmpeg -threads 2 -vf fps=1,scale=224:224` on those videos (release build).
 bench-frames: build bench-videos
 	$(RELEASE_BIN) bench frames --runs 5 $(BENCH_DIR)/h264-1080p-g30.mp4 $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 $(BENCH_DIR)/vp9-720p.webm
+
+## Debian's python3-torch plus pinned PyPI packages (--no-deps) in .venv-reference: only for
+## regenerating reference fixtures and for the PyTorch peer of `bench-engine`. Tests do not need it.
+reference-env:
+	bash Tests/Fixtures/setup_reference_env.sh
+
+## Regenerate Tests/Fixtures/reference/* from OpenFlamingo's own classes (deterministic).
+reference-fixtures: reference-env
+	.venv-reference/bin/python Tests/Fixtures/make_reference.py
+
+## The engine against PyTorch on the same random weights: ViT-B/16 over 8 frames at 224, and
+## 32 tokens from a GPT-2-small-sized MosaicGPT after a 64-token prompt (release build).
+bench-engine: build reference-env
+	$(RELEASE_BIN) bench engine --runs 5
 
 clean:
 	rm -rf .build .demo-frames

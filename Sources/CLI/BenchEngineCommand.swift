@@ -75,6 +75,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let perToken = (generateSeconds - prefillSeconds) / 31
         let weightBytes = Double(lm.languageModelParameterCount * 4)
         let bandwidth = Self.streamingBandwidth()
+        let shapes = Self.decodeShapes(lm.configuration.languageModel)
+        let gemvWeights = shapes.map { [Float](repeating: 0.001, count: $0.n * $0.k) }
+        let gemvSeconds = median { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
 
         print("engine benchmark, median of \(runs) run(s); ratio = PyTorch / ours")
         func row(_ name: String, _ ours: Double, _ theirs: Double?) {
@@ -86,6 +89,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         row("MosaicGPT 768x12: 64-token prompt + 32 tokens", generateSeconds, torch["generate_64_32_s"])
         row("  prefill 64 tokens", prefillSeconds, torch["prefill_64_s"])
         print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that", gemmSeconds, (vitSeconds / gemmSeconds - 1) * 100))
+        print(String(format: "limit: the decode step's matrix-vector products alone in cblas_sgemv take %.1f ms: ours is %.0f%% above that",
+                     gemvSeconds * 1e3, (perToken / gemvSeconds - 1) * 100))
         print(String(format: "limit: %.0f MB of weights per token at %.1f GB/s (large sgemv) = %.1f ms; ours %.1f ms per token (%.0f%% above)",
                      weightBytes / 1e6, bandwidth / 1e9, weightBytes / bandwidth * 1e3, perToken * 1e3,
                      (perToken / (weightBytes / bandwidth) - 1) * 100))
@@ -121,6 +126,23 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 BLAS.gemm(transA: false, transB: true, m: t, n: t, k: d, a: x, lda: 3 * w, b: x, ldb: 3 * w, c: &scores, ldc: t)
                 BLAS.gemm(transA: false, transB: false, m: t, n: d, k: t, a: scores, lda: t, b: x, ldb: 3 * w, c: &out, ldc: w)
             }
+        }
+    }
+
+    /// Weights of one decode step's shapes: (out, in) for every product, the LM head last.
+    static func decodeShapes(_ c: FlamingoConfiguration.LanguageModel) -> [(n: Int, k: Int)] {
+        let d = c.dModel, f = c.expansionRatio * d
+        var shapes: [(n: Int, k: Int)] = []
+        for _ in 0..<c.nLayers { shapes += [(3 * d, d), (d, d), (f, d), (d, f)] }
+        return shapes + [(c.vocabSize, d)]
+    }
+
+    /// One decode step's products as bare sgemv calls.
+    static func decodeProductsAlone(_ weights: [[Float]], shapes: [(n: Int, k: Int)]) {
+        let x = [Float](repeating: 1, count: shapes.map(\.k).max() ?? 1)
+        var y = [Float](repeating: 0, count: shapes.map(\.n).max() ?? 1)
+        for (w, shape) in zip(weights, shapes) {
+            BLAS.linear(x, rows: 1, inFeatures: shape.k, weight: w, outFeatures: shape.n, into: &y)
         }
     }
 

@@ -32,10 +32,12 @@ struct Linear: Sendable {
     }
 
     func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * outFeatures)
-        x.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { op in apply(xp.baseAddress!, rows: rows, into: op.baseAddress!) }
+        // Uninitialised: BLAS overwrites every element (beta = 0, or the bias is copied in first).
+        [Float](unsafeUninitializedCapacity: rows * outFeatures) { out, initialized in
+            if rows > 0, let o = out.baseAddress {
+                x.withUnsafeBufferPointer { xp in apply(xp.baseAddress!, rows: rows, into: o) }
+            }
+            initialized = rows * outFeatures
         }
-        return out
     }
 }

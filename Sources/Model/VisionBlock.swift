@@ -33,7 +33,8 @@ struct VisionBlock: Sendable {
     func apply(_ x: inout [Float], frames: Int, tokens: Int) {
         let w = ln1.width, rows = frames * tokens, d = w / heads
         let qkv = inProj(ln1(x, rows: rows), rows: rows)  // (rows, 3w): [q | k | v]
-        var attended = [Float](repeating: 0, count: rows * w)
+        // Every head writes its columns of every row.
+        var attended = [Float](unsafeUninitializedCapacity: rows * w) { _, n in n = rows * w }
         // Frames are independent: one frame per core, OpenBLAS single-threaded
         // for these small products.
         qkv.withUnsafeBufferPointer { p in

@@ -14,6 +14,28 @@ public enum Attention {
         guard sq > 0, sk > 0 else { return }
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: sq * sk)
         defer { scores.deallocate() }
+        if sq == 1 && sk * d <= 1 << 16 {
+            // One query over a short cache (decode steps): plain loops beat the
+            // BLAS calls' fixed cost here.
+            for h in 0..<heads {
+                let off = h * d
+                for j in 0..<sk {
+                    let kr = k + j * ldk + off
+                    var dot: Float = 0
+                    for t in 0..<d { dot += q[off + t] * kr[t] }
+                    scores[j] = dot * scale
+                }
+                adjust?(h, scores)
+                Ops.softmaxRows(scores, rows: 1, columns: sk)
+                let o = out + off
+                for t in 0..<d { o[t] = 0 }
+                for j in 0..<sk {
+                    let p = scores[j], vr = v + j * ldv + off
+                    for t in 0..<d { o[t] += p * vr[t] }
+                }
+            }
+            return
+        }
         for h in 0..<heads {
             let off = h * d
             // scores (Sq, Sk) = scale · q_h (Sq, d) · k_h (Sk, d)ᵀ

@@ -94,7 +94,12 @@ public final class SafetensorsFile: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + e.end - e.begin)])
             switch e.dtype {
             case "F32":
-                return (0..<count).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+                return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                    if let base = bytes.baseAddress, count > 0 {
+                        UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
+                    }
+                    initialized = count
+                }
             case "F16":
                 return (0..<count).map { Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
             default:  // BF16: the high half of a float32
