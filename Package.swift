@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System libraries: FFmpeg 5.1+ and OpenBLAS, found through pkg-config.
@@ -48,6 +49,10 @@ let package = Package(
             name: "Generation",
             dependencies: ["Model", "Tensor", "Tokenizer", "VideoIO"],
             swiftSettings: swiftSettings),
+        .target(
+            name: "Pipeline",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -69,6 +74,10 @@ let package = Package(
             name: "TokenizerTests",
             dependencies: ["Tokenizer"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",
