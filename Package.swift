@@ -51,12 +51,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Pipeline",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["Generation", "Model", "VideoIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "VideoIO", "Model", "Generation", "Tensor",
+                "VideoIO", "Model", "Generation", "Tensor", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -75,8 +75,12 @@ public final class FlamingoSession: Sendable {
     /// Open-ended answer: greedy or beam search after `prompt`.
     public func generate(prompt: String, media: [MediaItem], options: GenerationOptions,
                          memory: FlamingoModel.MediaMemory? = nil) throws -> Continuation {
-        let ids = try tokens(for: prompt, mediaCount: media.count)
-        let memory = try memory ?? encode(media)
+        try generate(prompt: prompt, memory: memory ?? encode(media), options: options)
+    }
+
+    /// Open-ended answer with the media already encoded (`memory.count` items, one per `<image>`).
+    public func generate(prompt: String, memory: FlamingoModel.MediaMemory, options: GenerationOptions) throws -> Continuation {
+        let ids = try tokens(for: prompt, mediaCount: memory.count)
         let decoder = Decoder(model: model)
         let generated = try decoder.generate(prompt: ids, media: memory, options: options)
         let logprob = generated.isEmpty ? 0 : try decoder.score(prompt: ids, options: [generated], media: memory)[0]
@@ -88,9 +92,12 @@ public final class FlamingoSession: Sendable {
     /// Closed-ended answer: the log-probability of each option's tokens after `prompt`.
     public func score(prompt: String, options: [String], media: [MediaItem],
                       memory: FlamingoModel.MediaMemory? = nil) throws -> [Double] {
-        let ids = try tokens(for: prompt, mediaCount: media.count)
-        let memory = try memory ?? encode(media)
-        let optionIDs = options.map { tokenizer.encode($0) }
-        return try Decoder(model: model).score(prompt: ids, options: optionIDs, media: memory)
+        try score(prompt: prompt, options: options, memory: memory ?? encode(media))
+    }
+
+    /// Closed-ended answer with the media already encoded.
+    public func score(prompt: String, options: [String], memory: FlamingoModel.MediaMemory) throws -> [Double] {
+        let ids = try tokens(for: prompt, mediaCount: memory.count)
+        return try Decoder(model: model).score(prompt: ids, options: options.map { tokenizer.encode($0) }, media: memory)
     }
 }

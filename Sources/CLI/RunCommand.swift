@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Generation
+import Pipeline
+import VideoIO
+
+/// `flamingo run`: one pipeline over the given videos, once.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline on videos and write VIDEO.flamingo.json next to each (or print it).",
+        discussion: """
+            A failure with one video (unreadable, corrupt, ...) gives that video an error sidecar and \
+            does not stop the others; the exit status is 1 if any video failed.
+            """)
+
+    @Argument(help: "Videos or images.")
+    var videos: [String]
+
+    @Option(help: "A pipeline name in Pipelines/ (default) or a YAML file.")
+    var pipeline: String = "default"
+
+    @Option(help: "Model directory (default: the pipeline's model).")
+    var model: String?
+
+    @Flag(help: "Print the sidecar JSON instead of writing files.")
+    var stdout = false
+
+    func run() async throws {
+        let pipelineURL = PipelineLoader.resolve(pipeline, directory: ResourceLocator.pipelinesDirectory)
+        let definition: PipelineDefinition
+        do { definition = try PipelineLoader.load(contentsOf: pipelineURL) } catch {
+            throw CLIError(error.localizedDescription)
+        }
+        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ResourceLocator.model(definition.model, pipelineFile: definition.path)
+        let session: FlamingoSession
+        do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
+            throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
+        }
+        var limits = VideoReaderLimits()
+        limits.followSymbolicLinks = true  // explicit paths on the command line
+        let runner = PipelineRunner(pipeline: definition, session: session,
+                                    modelName: model == nil ? definition.model : modelURL.lastPathComponent, limits: limits)
+        var failures = 0
+        var printed: [Sidecar] = []
+        for video in videos {
+            let sidecar = Self.process(video, runner: runner)
+            if sidecar.status != "ok" {
+                failures += 1
+                FileHandle.standardError.write(Data("\(sidecar.error?.message ?? video)\n".utf8))
+            }
+            if stdout {
+                printed.append(sidecar)
+            } else {
+                do {
+                    try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: video), video: video,
+                                            fingerprint: sidecar.video.fingerprint)
+                    if let segments = sidecar.segments, !segments.isEmpty {
+                        try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: video),
+                                                requireOurs: false)
+                    }
+                } catch {
+                    failures += 1
+                    FileHandle.standardError.write(Data("\(error.localizedDescription)\n".utf8))
+                }
+            }
+        }
+        if stdout {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = printed.count == 1 ? try encoder.encode(printed[0]) : try encoder.encode(printed)
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+    static func process(_ video: String, runner: PipelineRunner) -> Sidecar {
+        runner.sidecar(for: video)
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Generation
+import Model
+import VideoIO
+
+/// Runs a pipeline on one video with a loaded model: reads the video once,
+/// encodes it once (and each example media item once per runner), then runs
+/// every task with OpenFlamingo's prompt conventions and returns the sidecar.
+public final class PipelineRunner: @unchecked Sendable {
+    public let pipeline: PipelineDefinition
+    public let session: FlamingoSession
+    public let modelIdentity: Sidecar.Identity
+    public let limits: VideoReaderLimits
+    private let lock = NSLock()
+    private var exampleCache: [String: [Float]] = [:]  // example media path -> visual tokens
+
+    public static let endOfChunk = FlamingoSession.endOfChunk
+    public static let marker = FlamingoSession.mediaMarker
+
+    public init(pipeline: PipelineDefinition, session: FlamingoSession, modelName: String, limits: VideoReaderLimits = VideoReaderLimits()) {
+        self.pipeline = pipeline
+        self.session = session
+        self.limits = limits
+        let config = (try? Data(contentsOf: session.directory.appendingPathComponent("config.json"))) ?? Data()
+        modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config))
+    }
+
+    public var pipelineIdentity: Sidecar.Identity { Sidecar.Identity(name: pipeline.name, hash: pipeline.contentHash) }
+
+    /// The sidecar for one video: its results, or an error sidecar that says
+    /// what is wrong (never throws: one bad file must not stop the others).
+    public func sidecar(for video: String, attempts: Int = 1) -> Sidecar {
+        let fingerprint = Sidecar.Fingerprint.of(path: URL(fileURLWithPath: video).resolvingSymlinksInPath().path)
+            ?? Sidecar.Fingerprint(size: 0, mtimeNs: 0, inode: 0)
+        do {
+            return try process(video: video, fingerprint: fingerprint)
+        } catch {
+            let code = (error as? VideoIOError)?.code ?? "processing_failed"
+            let message = (error as? VideoIOError)?.localizedDescription ?? "\(video): \(error.localizedDescription)"
+            return Sidecar(
+                status: "error",
+                video: .init(file: (video as NSString).lastPathComponent, fingerprint: fingerprint, probe: nil),
+                model: modelIdentity, pipeline: pipelineIdentity,
+                error: .init(code: code, message: message, attempts: attempts),
+                createdAt: ISO8601DateFormatter().string(from: Date()))
+        }
+    }
+
+    /// Whether a failure may succeed on a later attempt (file still being written, deadline).
+    public static func isTransient(_ sidecar: Sidecar) -> Bool {
+        ["unreadable", "timed_out", "file_changed"].contains(sidecar.error?.code ?? "")
+    }
+
+    /// Processes `path`; throws the reader's or the model's error for bad input.
+    public func process(video path: String, fingerprint: Sidecar.Fingerprint) throws -> Sidecar {
+        let start = Date()
+        let maxFrames = pipeline.sampling.maxFrames ?? session.defaultMaxFrames
+        let p = session.model.configuration.preprocessing
+        let segmenting = pipeline.sampling.segmentSeconds
+        // Segments need every sample; otherwise at most maxFrames spread over the video.
+        let sampled = try VideoReader(path: path, limits: limits).sample(
+            SamplingOptions(fps: pipeline.sampling.fps, maxFrames: segmenting == nil ? maxFrames : nil, size: p.imageSize))
+        let readDone = Date()
+        let config = PreprocessingConfig(mean: p.mean, std: p.std)
+        let pixels = sampled.normalizedPixels(config)
+        let frameCount = sampled.frames.count
+        let plane = 3 * p.imageSize * p.imageSize
+
+        // The whole video as one media item (evenly spread frames when segmenting).
+        let overall = Self.spread(Array(0..<frameCount), to: maxFrames)
+        let videoTokens = try session.model.encodeMedia(pixels: overall.flatMap { Array(pixels[($0 * plane)..<(($0 + 1) * plane)]) },
+                                                        frames: overall.count)
+        var encodeSeconds = Date().timeIntervalSince(readDone)
+
+        var sidecar = Sidecar(
+            status: "ok",
+            video: .init(file: (path as NSString).lastPathComponent, fingerprint: fingerprint,
+                         probe: .init(durationS: sampled.probe.durationSeconds, width: sampled.probe.displayWidth,
+                                      height: sampled.probe.displayHeight, codec: sampled.probe.codec)),
+            model: modelIdentity, pipeline: pipelineIdentity,
+            frames: overall.map { sampled.frames[$0].timeSeconds },
+            warnings: sampled.warnings.isEmpty ? nil : sampled.warnings, createdAt: ISO8601DateFormatter().string(from: Date()))
+        let options = GenerationOptions(maxNewTokens: pipeline.decoding.maxTokens, numBeams: pipeline.decoding.beams,
+                                        lengthPenalty: pipeline.decoding.lengthPenalty)
+        for task in pipeline.tasks {
+            switch task {
+            case let .caption(prompt, examples):
+                let shots = try examples.map { ($0.media, "\(Self.marker)\(prompt) \($0.text)\(Self.endOfChunk)") }
+                sidecar.caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: videoTokens, options: options)
+                if let segmentSeconds = segmenting {
+                    sidecar.segments = try segments(sampled: sampled, pixels: pixels, plane: plane, length: segmentSeconds,
+                                                    maxFrames: maxFrames, shots: shots, prompt: prompt, options: options,
+                                                    encodeSeconds: &encodeSeconds)
+                }
+            case let .qa(questions, template, examples):
+                let shots = try examples.map { ex throws -> (String, String) in
+                    (ex.media, "\(Self.marker)\(template.replacingOccurrences(of: "{question}", with: ex.question ?? "")) \(ex.text)\(Self.endOfChunk)")
+                }
+                var answers: [Sidecar.Answer] = []
+                for question in questions {
+                    let query = "\(Self.marker)\(template.replacingOccurrences(of: "{question}", with: question))"
+                    let result = try generate(shots: shots, query: query, video: videoTokens, options: options)
+                    answers.append(.init(question: question, answer: result.text, logprob: result.logprob))
+                }
+                sidecar.answers = (sidecar.answers ?? []) + answers
+            case let .classify(name, question, candidates, template):
+                let prompt = "\(Self.marker)\(template.replacingOccurrences(of: "{question}", with: question))"
+                let memory = session.model.mediaMemory([videoTokens])
+                let scores = try session.score(prompt: prompt, options: candidates.map { " \($0)\(Self.endOfChunk)" },
+                                               memory: memory)
+                let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
+                sidecar.classifications = (sidecar.classifications ?? []) + [.init(
+                    name: name, question: question, answer: candidates[best],
+                    scores: zip(candidates, scores).map { .init(option: $0, logprob: $1) })]
+            case let .prompt(name, text, media, maxTokens):
+                var custom = options
+                if let maxTokens { custom.maxNewTokens = maxTokens }
+                let tokens = try media.map { try exampleTokens($0) } + [videoTokens]
+                let memory = session.model.mediaMemory(tokens)
+                let result = try session.generate(prompt: text, memory: memory, options: custom)
+                sidecar.prompts = (sidecar.prompts ?? []) + [.init(name: name, text: result.text, logprob: result.logprob)]
+            }
+        }
+        let end = Date()
+        let total = end.timeIntervalSince(start), read = readDone.timeIntervalSince(start)
+        sidecar.timings = .init(readS: read, encodeS: encodeSeconds, generateS: max(0, total - read - encodeSeconds), totalS: total)
+        return sidecar
+    }
+
+    /// Few-shot examples (media path, full text) then the query on the video.
+    private func generate(shots: [(String, String)], query: String, video: [Float], options: GenerationOptions) throws -> Sidecar.Generated {
+        let tokens = try shots.map { try exampleTokens($0.0) } + [video]
+        let memory = session.model.mediaMemory(tokens)
+        let prompt = shots.map(\.1).joined() + query
+        let result = try session.generate(prompt: prompt, memory: memory, options: options)
+        return .init(text: Self.clean(result.text), logprob: result.logprob)
+    }
+
+    private func segments(sampled: SampledVideo, pixels: [Float], plane: Int, length: Double, maxFrames: Int,
+                          shots: [(String, String)], prompt: String, options: GenerationOptions,
+                          encodeSeconds: inout Double) throws -> [Sidecar.Segment] {
+        let duration = sampled.probe.durationSeconds
+        var out: [Sidecar.Segment] = []
+        var startTime = 0.0
+        while startTime < duration {
+            let endTime = min(duration, startTime + length)
+            let inside = sampled.frames.indices.filter { sampled.frames[$0].timeSeconds >= startTime && sampled.frames[$0].timeSeconds < endTime }
+            if !inside.isEmpty {
+                let chosen = Self.spread(inside, to: maxFrames)
+                let t0 = Date()
+                let tokens = try session.model.encodeMedia(
+                    pixels: chosen.flatMap { Array(pixels[($0 * plane)..<(($0 + 1) * plane)]) }, frames: chosen.count)
+                encodeSeconds += Date().timeIntervalSince(t0)
+                let caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: tokens, options: options)
+                out.append(.init(startS: startTime, endS: endTime, caption: caption))
+            }
+            startTime = endTime
+        }
+        return out
+    }
+
+    /// Visual tokens of an example media file, computed once per runner.
+    private func exampleTokens(_ path: String) throws -> [Float] {
+        if let cached = lock.withLock({ exampleCache[path] }) { return cached }
+        let item = try session.loadMedia(path: path, maxFrames: pipeline.sampling.maxFrames, limits: limits)
+        let tokens = try session.model.encodeMedia(pixels: item.pixels, frames: item.frames.count)
+        lock.withLock { exampleCache[path] = tokens }
+        return tokens
+    }
+
+    /// `count` indices spread evenly over `indices` (all of them when fewer).
+    static func spread(_ indices: [Int], to count: Int) -> [Int] {
+        guard indices.count > count, count > 0 else { return indices }
+        return (0..<count).map { indices[$0 * indices.count / count] }
+    }
+
+    /// Generated text without surrounding spaces.
+    static func clean(_ text: String) -> String {
+        text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

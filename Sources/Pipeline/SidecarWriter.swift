@@ -1,0 +1,78 @@
+import Foundation
+
+/// Writes sidecars atomically: a temporary file in the same directory, fsync,
+/// a check that the video did not change meanwhile, rename over the target,
+/// fsync of the directory. Never overwrites a file that is not one of ours,
+/// never touches the video.
+public enum SidecarWriter {
+    public enum WriteError: Error, LocalizedError, Equatable {
+        case notOurs(path: String)
+        case videoChanged(path: String)
+        case io(path: String, reason: String)
+
+        public var errorDescription: String? {
+            switch self {
+            case let .notOurs(path): "\(path): exists and was not written by flamingo; it is left alone"
+            case let .videoChanged(path): "\(path): changed while it was processed; its sidecar was not written"
+            case let .io(path, reason): "\(path): \(reason)"
+            }
+        }
+    }
+
+    /// Prefix of our temporary files (the watcher ignores them; a restart removes stale ones).
+    public static let temporaryPrefix = ".flamingo-tmp-"
+
+    /// Whether `path` may be replaced: absent, or a sidecar we wrote.
+    public static func mayReplace(_ path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return true }
+        return existing(path) != nil
+    }
+
+    /// The sidecar at `path` if it is a well-formed one of ours.
+    public static func existing(_ path: String) -> Sidecar? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let sidecar = try? JSONDecoder().decode(Sidecar.self, from: data),
+              sidecar.generator == Sidecar.generatorName else { return nil }
+        return sidecar
+    }
+
+    /// Writes `contents` to `target` atomically; `video` and `fingerprint` guard
+    /// against writing results for bytes that are no longer there.
+    public static func write(_ contents: Data, to target: String, video: String? = nil,
+                             fingerprint: Sidecar.Fingerprint? = nil, requireOurs: Bool = true) throws(WriteError) {
+        if requireOurs && !mayReplace(target) { throw .notOurs(path: target) }
+        let directory = (target as NSString).deletingLastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        let temporary = (dir as NSString).appendingPathComponent(
+            "\(temporaryPrefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\((target as NSString).lastPathComponent)")
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw .io(path: temporary, reason: String(cString: strerror(errno))) }
+        var ok = false
+        defer {
+            if !ok { unlink(temporary) }
+        }
+        let written = contents.withUnsafeBytes { raw -> Int in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return -1 }
+                offset += n
+            }
+            return offset
+        }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == contents.count, synced else { throw .io(path: temporary, reason: "write failed: \(String(cString: strerror(errno)))") }
+        if let video, let fingerprint, Sidecar.Fingerprint.of(path: video) != fingerprint {
+            throw .videoChanged(path: video)
+        }
+        if requireOurs && !mayReplace(target) { throw .notOurs(path: target) }
+        guard rename(temporary, target) == 0 else { throw .io(path: target, reason: "rename failed: \(String(cString: strerror(errno)))") }
+        ok = true
+        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+}
