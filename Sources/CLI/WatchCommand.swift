@@ -1,0 +1,88 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Generation
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `flamingo watch`: the watch-folder daemon in the foreground (the systemd
+/// unit runs exactly this).
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch directories and write VIDEO.flamingo.json next to each new or changed video.",
+        discussion: """
+            Files are taken once their size and mtime have been stable for --stable-seconds; \
+            dotfiles, partial downloads (.part, .crdownload, .tmp) and sidecars are ignored. \
+            SIGTERM or SIGINT: stop taking files, finish the ones in progress, exit 0.
+            """)
+
+    @Argument(help: "Directories to watch.")
+    var directories: [String]
+
+    @Option(help: "A pipeline name in Pipelines/ (default) or a YAML file.")
+    var pipeline: String = "default"
+
+    @Option(help: "Model directory (default: the pipeline's model).")
+    var model: String?
+
+    @Option(help: "Files processed at once.")
+    var jobs: Int = 1
+
+    @Option(help: "Poll every SECONDS instead of using inotify (automatic on network and FUSE file systems).")
+    var poll: Double?
+
+    @Flag(help: "Watch subdirectories too.")
+    var recursive = false
+
+    @Option(help: "Seconds a file's size and mtime must be unchanged before it is taken.")
+    var stableSeconds: Double = 2
+
+    @Option(help: "Seconds between full rescans.")
+    var rescanSeconds: Double = 60
+
+    @Option(help: "Attempts for transient failures.")
+    var maxAttempts: Int = 3
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard poll.map({ $0 > 0 }) ?? true else { throw ValidationError("--poll must be positive") }
+        guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1 else {
+            throw ValidationError("--stable-seconds >= 0, --rescan-seconds > 0 and --max-attempts >= 1 are required")
+        }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "flamingo.watch")
+        for directory in directories {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("\(directory): is not a directory")
+            }
+        }
+        let pipelineURL = PipelineLoader.resolve(pipeline, directory: ResourceLocator.pipelinesDirectory)
+        let definition: PipelineDefinition
+        do { definition = try PipelineLoader.load(contentsOf: pipelineURL) } catch { throw CLIError(error.localizedDescription) }
+        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ResourceLocator.model(definition.model, pipelineFile: definition.path)
+        let session: FlamingoSession
+        do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
+            throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
+        }
+        var config = WatchConfiguration(directories: directories.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        config.recursive = recursive
+        config.pollSeconds = poll
+        config.jobs = jobs
+        config.stableSeconds = stableSeconds
+        config.rescanSeconds = rescanSeconds
+        config.maxAttempts = maxAttempts
+        let runner = PipelineRunner(pipeline: definition, session: session,
+                                    modelName: model == nil ? definition.model : modelURL.lastPathComponent)
+        let service: WatchService
+        do { service = try WatchService(configuration: config, runner: runner, logger: logger) } catch {
+            throw CLIError(error.localizedDescription)
+        }
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

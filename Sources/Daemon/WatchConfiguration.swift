@@ -1,0 +1,23 @@
+import Foundation
+
+/// How `flamingo watch` behaves; every field has a command-line option.
+public struct WatchConfiguration: Sendable {
+    public var directories: [String]
+    public var recursive = false
+    /// Force polling every this many seconds; nil: inotify, with automatic
+    /// polling on network and FUSE file systems (where inotify misses remote writes).
+    public var pollSeconds: Double?
+    /// A file is taken once its size and mtime have not changed for this long.
+    public var stableSeconds: Double = 2
+    /// Full rescan period, catching anything an event missed.
+    public var rescanSeconds: Double = 60
+    /// Files processed at once.
+    public var jobs = 1
+    /// Most files waiting in the queue; a full queue is caught up by the next rescan.
+    public var queueCapacity = 10_000
+    /// Attempts for transient failures (file still changing, deadline), with backoff.
+    public var maxAttempts = 3
+    public var retryBaseSeconds: Double = 5
+
+    public init(directories: [String]) { self.directories = directories }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// The watch-folder daemon as a swift-service-lifecycle `Service`: a startup
+/// scan and periodic rescans catch files added while it was down or missed;
+/// inotify (or polling) events queue new files; `jobs` workers process stable
+/// files and write sidecars atomically. A file whose sidecar matches its
+/// fingerprint, the pipeline and the model is skipped, so restarts never redo
+/// work. Graceful shutdown (SIGTERM) stops taking files and lets the current
+/// ones finish; systemd hears READY, STATUS, WATCHDOG and STOPPING.
+public final class WatchService: Service, @unchecked Sendable {
+    let configuration: WatchConfiguration
+    let runner: PipelineRunner
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let watcher: DirectoryWatcher
+    let queue: WorkQueue
+    private let progressLock = NSLock()
+    private var lastProgress = Date()
+    private var busySince: [String: Date] = [:]
+    private var locks: [DirectoryLock] = []
+
+    public init(configuration: WatchConfiguration, runner: PipelineRunner, logger: Logger,
+                notifier: SystemdNotifier = SystemdNotifier()) throws {
+        self.configuration = configuration
+        self.runner = runner
+        self.logger = logger
+        self.notifier = notifier
+        watcher = DirectoryWatcher(configuration: configuration, logger: logger)
+        queue = WorkQueue(stableSeconds: configuration.stableSeconds, capacity: configuration.queueCapacity)
+        locks = try configuration.directories.map { try DirectoryLock(path: $0) }
+    }
+
+    public func run() async throws {
+        removeStaleTemporaryFiles()
+        let (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(65_536))
+        watcher.start(continuation)
+        let queued = await rescan()
+        notifier.ready(status: "watching \(configuration.directories.joined(separator: ", ")); \(queued) file(s) queued")
+        logger.info("watching", metadata: ["directories": "\(configuration.directories)", "queued": "\(queued)",
+                                           "pipeline": "\(runner.pipeline.name)"])
+
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    for await event in events {
+                        switch event {
+                        case .candidate(let path): await queue.offer(path)
+                        case .rescan: _ = await rescan()
+                        }
+                    }
+                }
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(nanoseconds: UInt64(configuration.rescanSeconds * 1e9))
+                        if await queue.isClosed { break }
+                        _ = await rescan()
+                    }
+                }
+                group.addTask { [self] in await heartbeat() }
+                for _ in 0..<max(1, configuration.jobs) {
+                    group.addTask { [self] in
+                        while let work = await queue.next() {
+                            await process(work.path, attempts: work.attempts)
+                            await queue.finished(work.path)
+                        }
+                    }
+                }
+                // Workers end when the queue closes; then stop the rest.
+                await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [self] in
+            notifier.stopping()
+            logger.info("stopping: finishing the files in progress")
+            watcher.stop()
+            Task { await queue.close() }
+        }
+        watcher.stop()
+        logger.info("stopped")
+    }
+
+    /// Queues every acceptable file that has no up-to-date sidecar.
+    func rescan() async -> Int {
+        var queued = 0
+        for path in watcher.scan() where !isUpToDate(path) {
+            if await queue.offer(path) { queued += 1 }
+        }
+        return queued
+    }
+
+    /// Whether `path` already has our sidecar for these exact bytes, pipeline and model
+    /// (or a final error for them).
+    func isUpToDate(_ path: String) -> Bool {
+        let sidecarPath = Sidecar.path(for: path)
+        guard FileManager.default.fileExists(atPath: sidecarPath) else { return false }
+        guard let existing = SidecarWriter.existing(sidecarPath) else { return true }  // not ours: never touched
+        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return true }
+        guard existing.video.fingerprint == fingerprint, existing.pipeline == runner.pipelineIdentity,
+              existing.model == runner.modelIdentity else { return false }
+        if existing.status == "ok" { return true }
+        return !PipelineRunner.isTransient(existing) || (existing.error?.attempts ?? 0) >= configuration.maxAttempts
+    }
+
+    private func process(_ path: String, attempts: Int) async {
+        guard !isUpToDate(path) else { return }
+        if FileManager.default.fileExists(atPath: Sidecar.path(for: path)) && !SidecarWriter.mayReplace(Sidecar.path(for: path)) {
+            logger.error("a file named like our sidecar exists and is not ours; leaving both alone", metadata: ["file": "\(path)"])
+            return
+        }
+        mark(path, busy: true)
+        defer { mark(path, busy: false) }
+        let attempt = attempts + 1
+        logger.info("processing", metadata: ["file": "\(path)", "attempt": "\(attempt)"])
+        let runner = self.runner
+        let sidecar = await withCheckedContinuation { (continuation: CheckedContinuation<Sidecar, Never>) in
+            // Model work is long and CPU-bound: keep it off the cooperative pool.
+            DispatchQueue.global().async { continuation.resume(returning: runner.sidecar(for: path, attempts: attempt)) }
+        }
+        if sidecar.status != "ok", PipelineRunner.isTransient(sidecar), attempt < configuration.maxAttempts {
+            let delay = configuration.retryBaseSeconds * pow(2, Double(attempt - 1))
+            logger.warning("transient failure, will retry", metadata: ["file": "\(path)", "in_s": "\(delay)",
+                                                                       "error": "\(sidecar.error?.message ?? "")"])
+            await queue.finished(path)
+            await queue.offer(path, attempts: attempt, notBefore: Date().addingTimeInterval(delay))
+            return
+        }
+        do {
+            try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: path), video: path,
+                                    fingerprint: sidecar.video.fingerprint)
+            if let segments = sidecar.segments, !segments.isEmpty {
+                try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: path), requireOurs: false)
+            }
+            if sidecar.status == "ok" {
+                logger.info("done", metadata: ["file": "\(path)", "seconds": "\(sidecar.timings?.totalS ?? 0)"])
+            } else {
+                logger.error("failed", metadata: ["file": "\(path)", "error": "\(sidecar.error?.message ?? "")"])
+            }
+        } catch SidecarWriter.WriteError.videoChanged {
+            logger.info("changed while processed; will redo", metadata: ["file": "\(path)"])
+            await queue.finished(path)
+            await queue.offer(path)
+        } catch {
+            logger.error("cannot write the sidecar", metadata: ["file": "\(path)", "error": "\(error.localizedDescription)"])
+        }
+    }
+
+    private func mark(_ path: String, busy: Bool) {
+        progressLock.withLock {
+            busySince[path] = busy ? Date() : nil
+            lastProgress = Date()
+        }
+    }
+
+    /// STATUS every few seconds; WATCHDOG=1 only while no file has been in
+    /// progress for longer than the reader's deadline (work is progressing).
+    private func heartbeat() async {
+        let period = min(5, (notifier.watchdogInterval ?? 10) / 2)
+        let stuckAfter = runner.limits.deadlineSeconds + 60
+        while !Task.isCancelled {
+            let waiting = await queue.waiting
+            let (busy, oldest) = progressLock.withLock { (busySince.keys.sorted(), busySince.values.min()) }
+            notifier.status("queue \(waiting); processing \(busy.isEmpty ? "nothing" : busy.joined(separator: ", "))")
+            if oldest.map({ Date().timeIntervalSince($0) < stuckAfter }) ?? true { notifier.watchdog() }
+            try? await Task.sleep(nanoseconds: UInt64(period * 1e9))
+        }
+    }
+
+    /// Our temporary files left by a process killed mid-write.
+    private func removeStaleTemporaryFiles() {
+        for directory in configuration.directories {
+            let enumerator = FileManager.default.enumerator(atPath: directory)
+            while let entry = enumerator?.nextObject() as? String {
+                let name = (entry as NSString).lastPathComponent
+                if !configuration.recursive && entry.contains("/") { continue }
+                if name.hasPrefix(SidecarWriter.temporaryPrefix) {
+                    try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(entry))
+                }
+            }
+        }
+    }
+}
+
+extension WorkQueue {
+    var isClosed: Bool { get async { await closedState } }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import XCTest
+
+/// `flamingo watch` as a subprocess, tested the way files really arrive:
+/// slow chunked copies, `mv`, temp-name-then-rename, bursts, corrupt files,
+/// foreign files named like sidecars, the directory removed and recreated,
+/// kill -9 and SIGTERM mid-work. After each: exactly one correct sidecar per
+/// video and the daemon still alive (or exited 0 when asked to stop).
+final class WatchDaemonTests: XCTestCase {
+    private var dir: URL!
+    private var model: URL!
+    private var inbox: URL!
+    private var pipeline: URL!
+    private var clip: URL!
+    private var daemons: [Process] = []
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString)")
+        model = try TinyModel.make(in: dir)
+        inbox = dir.appendingPathComponent("inbox")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        clip = dir.appendingPathComponent("clip.mp4")
+        try TinyModel.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-t", "2", "-c:v", "libx264"], output: clip)
+        pipeline = dir.appendingPathComponent("p.yaml")
+        try "name: t\ndecoding: {beams: 1, max_tokens: 3}\ntasks:\n  - caption: {}\n  - qa: {questions: [ab]}\n"
+            .write(to: pipeline, atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws {
+        for d in daemons where d.isRunning { kill(d.processIdentifier, SIGKILL); d.waitUntilExit() }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    private func startDaemon(extra: [String] = []) throws -> Process {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let p = Process()
+        p.executableURL = runner.deletingLastPathComponent().appendingPathComponent("flamingo")
+        p.arguments = ["watch", inbox.path, "--pipeline", pipeline.path, "--model", model.path,
+                       "--stable-seconds", "0.6", "--rescan-seconds", "2"] + extra
+        let log = dir.appendingPathComponent("daemon-\(daemons.count).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: log)
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        daemons.append(p)
+        Thread.sleep(forTimeInterval: 1.0)
+        XCTAssertTrue(p.isRunning, "the daemon did not start: \(String(decoding: FileManager.default.contents(atPath: log.path) ?? Data(), as: UTF8.self))")
+        return p
+    }
+
+    private func sidecar(_ name: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: inbox.appendingPathComponent(name + ".flamingo.json").path) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    private func waitFor(_ timeout: Double = 40, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return condition()
+    }
+
+    private func temporaryFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).filter { $0.hasPrefix(".flamingo-tmp-") }
+    }
+
+    private func videos() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: inbox.path)) ?? []).filter { $0.hasSuffix(".mp4") }
+    }
+
+    func testFilesArrivingEveryWay() throws {
+        let daemon = try startDaemon()
+        let data = try Data(contentsOf: clip)
+        // 1. A slow copy in chunks under the final name: taken only when complete.
+        let slow = inbox.appendingPathComponent("slow.mp4")
+        FileManager.default.createFile(atPath: slow.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: slow)
+        for part in 0..<4 {
+            try handle.write(contentsOf: data[(part * data.count / 4)..<((part + 1) * data.count / 4)])
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        try handle.close()
+        // 2. `mv` within the file system (inotify gives only MOVED_TO).
+        let outside = dir.appendingPathComponent("moved.mp4")
+        try data.write(to: outside)
+        XCTAssertEqual(rename(outside.path, inbox.appendingPathComponent("moved.mp4").path), 0)
+        // 3. A temporary name, then a rename: the temporary name is never processed.
+        let partial = inbox.appendingPathComponent("renamed.mp4.part")
+        try data.write(to: partial)
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertEqual(rename(partial.path, inbox.appendingPathComponent("renamed.mp4").path), 0)
+        // 4. A corrupt file among good ones.
+        try Data("definitely not a video".utf8).write(to: inbox.appendingPathComponent("corrupt.mp4"))
+        // 5. A file named like our sidecar that is not ours.
+        try data.write(to: inbox.appendingPathComponent("foreign.mp4"))
+        let foreign = Data("{\"someone\": \"else\"}".utf8)
+        try foreign.write(to: inbox.appendingPathComponent("foreign.mp4.flamingo.json"))
+
+        let names = ["slow.mp4", "moved.mp4", "renamed.mp4", "corrupt.mp4"]
+        XCTAssertTrue(waitFor { names.allSatisfy { sidecar($0) != nil } }, "missing sidecars: \(names.filter { sidecar($0) == nil })")
+        for name in ["slow.mp4", "moved.mp4", "renamed.mp4"] {
+            XCTAssertEqual(sidecar(name)?["status"] as? String, "ok", name)
+            let fp = (sidecar(name)?["video"] as? [String: Any])?["fingerprint"] as? [String: Any]
+            XCTAssertEqual(fp?["size"] as? Int, data.count, "\(name) was processed complete")
+        }
+        XCTAssertEqual((sidecar("corrupt.mp4")?["error"] as? [String: Any])?["code"] as? String, "not_a_video")
+        XCTAssertNil(sidecar("renamed.mp4.part"))
+        XCTAssertEqual(try Data(contentsOf: inbox.appendingPathComponent("foreign.mp4.flamingo.json")), foreign)
+        XCTAssertTrue(daemon.isRunning)
+
+        // 6. The directory removed and recreated: watched again.
+        try FileManager.default.removeItem(at: inbox)
+        Thread.sleep(forTimeInterval: 1)
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        try data.write(to: inbox.appendingPathComponent("after.mp4"))
+        XCTAssertTrue(waitFor { sidecar("after.mp4")?["status"] as? String == "ok" }, "not processed after the directory came back")
+        XCTAssertTrue(daemon.isRunning)
+        XCTAssertEqual(temporaryFiles(), [])
+
+        // 7. Restarting redoes nothing; a changed file is redone.
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        XCTAssertEqual(daemon.terminationStatus, 0)
+        let before = try FileManager.default.attributesOfItem(atPath: inbox.appendingPathComponent("after.mp4.flamingo.json").path)[.modificationDate] as? Date
+        let again = try startDaemon()
+        Thread.sleep(forTimeInterval: 3)
+        let after = try FileManager.default.attributesOfItem(atPath: inbox.appendingPathComponent("after.mp4.flamingo.json").path)[.modificationDate] as? Date
+        XCTAssertEqual(before, after, "an up-to-date sidecar was rewritten")
+        try (data + Data(count: 16)).write(to: inbox.appendingPathComponent("after.mp4"))
+        XCTAssertTrue(waitFor { ((sidecar("after.mp4")?["video"] as? [String: Any])?["fingerprint"] as? [String: Any])?["size"] as? Int == data.count + 16 })
+        XCTAssertTrue(again.isRunning)
+    }
+
+    func testBurstOf300Clips() throws {
+        let daemon = try startDaemon(extra: ["--jobs", "2"])
+        let data = try Data(contentsOf: clip)
+        for i in 0..<300 { try data.write(to: inbox.appendingPathComponent(String(format: "burst-%03d.mp4", i))) }
+        XCTAssertTrue(waitFor(180) { videos().allSatisfy { sidecar($0)?["status"] as? String == "ok" } },
+                      "\(videos().filter { sidecar($0) == nil }.count) clip(s) without a sidecar")
+        let sidecars = try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { $0.hasSuffix(".flamingo.json") }
+        XCTAssertEqual(sidecars.count, 300, "exactly one sidecar per clip")
+        XCTAssertEqual(temporaryFiles(), [])
+        XCTAssertTrue(daemon.isRunning)
+    }
+
+    func testKillDashNineThenRestartAndSigterm() throws {
+        let data = try Data(contentsOf: clip)
+        for i in 0..<40 { try data.write(to: inbox.appendingPathComponent(String(format: "k-%02d.mp4", i))) }
+        let first = try startDaemon()
+        XCTAssertTrue(waitFor { videos().contains { sidecar($0) != nil } })
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // Whatever was written is complete JSON (atomic rename), never partial.
+        for name in videos() {
+            let path = inbox.appendingPathComponent(name + ".flamingo.json").path
+            if FileManager.default.fileExists(atPath: path) { XCTAssertNotNil(sidecar(name), "corrupt sidecar for \(name)") }
+        }
+        let second = try startDaemon()
+        XCTAssertTrue(waitFor(120) { videos().allSatisfy { sidecar($0)?["status"] as? String == "ok" } })
+        XCTAssertEqual(temporaryFiles(), [], "stale temporary files are removed on restart")
+
+        // SIGTERM during work: exit 0, no temporary files, every sidecar complete.
+        for i in 0..<20 { try data.write(to: inbox.appendingPathComponent(String(format: "t-%02d.mp4", i))) }
+        XCTAssertTrue(waitFor { (0..<20).contains { sidecar(String(format: "t-%02d.mp4", $0)) != nil } })
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 0)
+        XCTAssertEqual(temporaryFiles(), [])
+        for i in 0..<20 {
+            let name = String(format: "t-%02d.mp4", i)
+            if FileManager.default.fileExists(atPath: inbox.appendingPathComponent(name + ".flamingo.json").path) {
+                XCTAssertEqual(sidecar(name)?["status"] as? String, "ok")
+            }
+        }
+    }
+
+    func testOneInstancePerDirectory() throws {
+        _ = try startDaemon()
+        let result = try TinyModel.flamingo(["watch", inbox.path, "--pipeline", pipeline.path, "--model", model.path], scratch: dir)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("another flamingo watch is already watching"), result.stderr)
+    }
+}
