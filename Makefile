@@ -2,7 +2,7 @@
 # `make demo` and `make test` each install what they need first (Debian 12).
 
 SWIFT        ?= swift
-APT_PACKAGES := pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev
+APT_PACKAGES := pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev systemd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/flamingo
 SAMPLE       := Pipelines/examples/shapes.mp4
@@ -29,6 +29,7 @@ demo: build
 ## The test suite (fixtures are made at test time with the ffmpeg CLI).
 test: deps
 	$(SWIFT) build --build-tests
+	bash systemd/check.sh .build/debug/flamingo
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 ## 60 s 1920x1080 30 fps test videos (H.264 g30, H.264 -bf 3 -g 250) and a 720p VP9 one.

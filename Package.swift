@@ -87,6 +87,10 @@ let package = Package(
             dependencies: ["Pipeline"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "CLITests",
             dependencies: ["CLI", "Generation"],
             swiftSettings: swiftSettings),

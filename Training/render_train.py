@@ -45,92 +45,98 @@ def sample_style(rng) -> Dict:
     return style
 
 
+def _signed_distance(shape: str, X: np.ndarray, Y: np.ndarray, h: float) -> np.ndarray:
+    """Signed distance (px, positive inside) of points (X, Y) relative to the centre; h = half size."""
+    if shape == "circle":
+        return h - np.sqrt(X * X + Y * Y)
+    if shape == "square":
+        return np.minimum(h - np.abs(X), h - np.abs(Y))
+    if shape == "triangle":
+        # apex (0, -h), base y = +h from x = -h to +h; half-width at y is (y + h) / 2
+        return np.minimum(h - Y, ((Y + h) / 2 - np.abs(X)) * np.float32(1 / math.sqrt(1.25)))
+    raise ValueError(shape)
+
+
 def _coverage(shape: str, xs: np.ndarray, ys: np.ndarray, cx: float, cy: float, s: float, style: Dict) -> np.ndarray:
     """Coverage in [0, 1] of the pixels with centres (xs[None, :], ys[:, None])."""
     edges = style["edges"]
+    h = np.float32(s / 2)
     if edges == "ss":
         k = style["ss"]
-        offs = (np.arange(k, dtype=np.float32) + 0.5) / k - 0.5
-        acc = None
-        for oy in offs:
-            for ox in offs:
-                c = _coverage(shape, xs + ox, ys + oy, cx, cy, s, {"edges": "hard"})
-                acc = c if acc is None else acc + c
-        return acc / (k * k)
-    X = xs[None, :] - cx
-    Y = ys[:, None] - cy
-    h = s / 2
-    if shape == "circle":
-        d = h - np.sqrt(X * X + Y * Y)
-    elif shape == "square":
-        d = np.minimum(h - np.abs(X), h - np.abs(Y))
-    elif shape == "triangle":
-        # apex (0, -h), base y = +h from x = -h to +h; half-width at y is (y + h) / 2
-        d_base = h - Y
-        d_side = ((Y + h) / 2 - np.abs(X)) / math.sqrt(1.25)
-        d = np.minimum(d_base, d_side)
-    else:
-        raise ValueError(shape)
+        offs = ((np.arange(k, dtype=np.float32) + 0.5) / k - 0.5)
+        X = (xs[:, None] + offs[None, :]).reshape(-1) - np.float32(cx)
+        Y = (ys[:, None] + offs[None, :]).reshape(-1) - np.float32(cy)
+        inside = (_signed_distance(shape, X[None, :], Y[:, None], h) >= 0).astype(np.float32)
+        return inside.reshape(len(ys), k, len(xs), k).mean(axis=(1, 3))
+    X = xs[None, :] - np.float32(cx)
+    Y = ys[:, None] - np.float32(cy)
+    d = _signed_distance(shape, X, Y, h)
     if edges == "hard":
         return (d >= 0).astype(np.float32)
-    w = style["ramp"]
-    return np.clip(d / w + 0.5, 0.0, 1.0).astype(np.float32)
+    return np.clip(d * np.float32(1 / style["ramp"]) + np.float32(0.5), 0.0, 1.0)
 
 
-def draw_frame(scene: world.Scene, t: float, bg: np.ndarray, style: Dict) -> np.ndarray:
-    """One S x S x 3 float32 frame at presentation time t on a copy of background bg."""
+def draw_frame(scene: world.Scene, t: float, bg: np.ndarray, style: Dict, out: np.ndarray) -> None:
+    """Draws the frame at presentation time t into out (S x S x 3 uint8) over background bg (uint8)."""
     S = scene.S
-    img = bg.copy()
+    out[...] = bg
     for o in scene.objects:
         cx, cy = o.center(t, scene.duration)
         h = o.size / 2
         x0, x1 = max(0, int(math.floor(cx - h)) - 2), min(S, int(math.ceil(cx + h)) + 2)
         y0, y1 = max(0, int(math.floor(cy - h)) - 2), min(S, int(math.ceil(cy + h)) + 2)
-        xs = np.arange(x0, x1, dtype=np.float32) + 0.5
-        ys = np.arange(y0, y1, dtype=np.float32) + 0.5
+        xs = np.arange(x0, x1, dtype=np.float32) + np.float32(0.5)
+        ys = np.arange(y0, y1, dtype=np.float32) + np.float32(0.5)
         a = _coverage(o.shape, xs, ys, cx, cy, o.size, style)[:, :, None]
-        patch = img[y0:y1, x0:x1]
+        patch = out[y0:y1, x0:x1].astype(np.float32)
         patch += a * (np.asarray(o.rgb, dtype=np.float32) - patch)
-    return img
+        out[y0:y1, x0:x1] = np.rint(patch).astype(np.uint8)
 
 
 class _Noise:
-    def __init__(self, scene: world.Scene, style: Dict, rng):
-        self.sigma = scene.noise_sigma
-        self.S = scene.S
-        self.gray = style["noise_gray"]
-        self.temporal = style["noise_mode"] == "temporal"
-        self.rng = rng
-        self.base = np.full((self.S, self.S, 3), float(scene.background), dtype=np.float32)
-        self.static = None if self.temporal or self.sigma == 0 else self._draw()
+    """Background: gray level plus Gaussian noise (static, or a fresh-looking
+    field per frame taken as a random window of a larger pre-drawn field)."""
 
-    def _draw(self) -> np.ndarray:
-        shape = (self.S, self.S, 1) if self.gray else (self.S, self.S, 3)
-        n = self.rng.standard_normal(shape, dtype=np.float32) * np.float32(self.sigma)
-        return np.clip(self.base + n, 0, 255)
+    PAD = 48
+
+    def __init__(self, scene: world.Scene, style: Dict, rng):
+        self.S = scene.S
+        self.rng = rng
+        self.temporal = style["noise_mode"] == "temporal" and scene.noise_sigma > 0
+        size = self.S + (self.PAD if self.temporal else 0)
+        if scene.noise_sigma == 0:
+            self.field = np.full((self.S, self.S, 3), scene.background, dtype=np.uint8)
+        else:
+            ch = 1 if style["noise_gray"] else 3
+            n = rng.standard_normal((size, size, ch), dtype=np.float32) * np.float32(scene.noise_sigma)
+            f = np.rint(np.float32(scene.background) + n).clip(0, 255).astype(np.uint8)
+            self.field = np.ascontiguousarray(np.broadcast_to(f, (size, size, 3)))
 
     def background(self) -> np.ndarray:
-        if self.sigma == 0:
-            return self.base
-        if self.static is not None:
-            return self.static
-        return self._draw()
+        if not self.temporal:
+            return self.field
+        # a random window, flipped at random: a different pattern every frame
+        oy, ox = self.rng.integers(0, self.PAD + 1, size=2)
+        w = self.field[oy:oy + self.S, ox:ox + self.S]
+        f = int(self.rng.integers(4))
+        if f & 1:
+            w = w[:, ::-1]
+        if f & 2:
+            w = w[::-1]
+        return w
 
 
 def render_frames(scene: world.Scene, style: Dict, rng):
-    """Yields the uint8 video frames (height, width, 3), pillarbox included."""
+    """Yields the uint8 video frames (height, width, 3), pillarbox included.
+    The yielded array is reused: consume it before asking for the next."""
     noise = _Noise(scene, style, rng)
     W, H = scene.frame_size()
     bar = (W - scene.S) // 2
     canvas = np.zeros((H, W, 3), dtype=np.uint8)
+    view = canvas[:, bar:bar + scene.S]
     for t in scene.timing.frame_times():
-        img = draw_frame(scene, t, noise.background(), style)
-        frame = np.rint(img).clip(0, 255).astype(np.uint8)
-        if bar:
-            canvas[:, bar:bar + scene.S] = frame
-            yield canvas
-        else:
-            yield frame
+        draw_frame(scene, t, noise.background(), style, view)
+        yield canvas
 
 
 def encode_command(scene: world.Scene, enc: Dict, path: str):

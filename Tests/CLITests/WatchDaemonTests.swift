@@ -31,10 +31,11 @@ final class WatchDaemonTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    private func startDaemon(extra: [String] = []) throws -> Process {
+    private func startDaemon(extra: [String] = [], environment: [String: String] = [:]) throws -> Process {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let p = Process()
         p.executableURL = runner.deletingLastPathComponent().appendingPathComponent("flamingo")
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.arguments = ["watch", inbox.path, "--pipeline", pipeline.path, "--model", model.path,
                        "--stable-seconds", "0.6", "--rescan-seconds", "2"] + extra
         let log = dir.appendingPathComponent("daemon-\(daemons.count).log")
@@ -174,6 +175,43 @@ final class WatchDaemonTests: XCTestCase {
                 XCTAssertEqual(sidecar(name)?["status"] as? String, "ok")
             }
         }
+    }
+
+    func testSystemdNotifications() throws {
+        let socketPath = dir.appendingPathComponent("notify.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in socketPath.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var messages: [String] = []
+        func receive() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+        }
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("n.mp4"))
+        let daemon = try startDaemon(environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "4000000"])
+        while let m = receive(), messages.count < 50 {
+            messages.append(m)
+            if messages.contains(where: { $0.hasPrefix("READY=1") }) && messages.contains("WATCHDOG=1") { break }
+        }
+        let ready = try XCTUnwrap(messages.first { $0.hasPrefix("READY=1") }, "\(messages)")
+        XCTAssertTrue(ready.contains("1 file(s) queued"), "READY after the first scan queued the waiting file: \(ready)")
+        XCTAssertTrue(messages.contains("WATCHDOG=1"))
+        XCTAssertTrue(messages.contains { $0.hasPrefix("STATUS=queue") })
+        kill(daemon.processIdentifier, SIGTERM)
+        var stopping = false
+        while let m = receive() { if m == "STOPPING=1" { stopping = true; break } }
+        daemon.waitUntilExit()
+        XCTAssertTrue(stopping)
+        XCTAssertEqual(daemon.terminationStatus, 0)
     }
 
     func testOneInstancePerDirectory() throws {
