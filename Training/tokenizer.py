@@ -56,7 +56,7 @@ def build(vocab_size: int = 512, seed: int = 0) -> Tokenizer:
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)  # as GPT-2's tokenizer.json
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,

@@ -214,6 +214,17 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertEqual(daemon.terminationStatus, 0)
     }
 
+    func testPollingModeWithoutInotifyEvents() throws {
+        let daemon = try startDaemon(extra: ["--poll", "0.5", "--recursive"])
+        let sub = inbox.appendingPathComponent("sub")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        try Data(contentsOf: clip).write(to: sub.appendingPathComponent("polled.mp4"))
+        XCTAssertTrue(waitFor {
+            FileManager.default.fileExists(atPath: sub.appendingPathComponent("polled.mp4.flamingo.json").path)
+        }, "a file in a subdirectory was not found by polling")
+        XCTAssertTrue(daemon.isRunning)
+    }
+
     func testOneInstancePerDirectory() throws {
         _ = try startDaemon()
         let result = try TinyModel.flamingo(["watch", inbox.path, "--pipeline", pipeline.path, "--model", model.path], scratch: dir)
