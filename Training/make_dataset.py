@@ -24,6 +24,7 @@ import math
 import multiprocessing as mp
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -208,16 +209,22 @@ def extract_and_pack(labels: List[Dict], R: int, F: int, tmp: str, batch: int = 
 # --------------------------------------------------------------------------
 
 
+def _cpu() -> float:
+    """CPU seconds (user + sys) of this process and its waited-for children (ffmpeg)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def train_shard(args) -> Tuple[int, List[Dict], Dict[str, float]]:
     shard, indices, cfg = args
-    t0 = time.time()
+    t0 = _cpu()
     tmp = tempfile.mkdtemp(prefix="shapes_", dir=SHM)
     vdir = os.path.join(cfg["data"], "train", "videos")
     try:
         labels = render_batch_a(indices, cfg["seed"], vdir, tmp)
-        t1 = time.time()
+        t1 = _cpu()
         arrays = extract_and_pack(labels, cfg["R"], cfg["F"], tmp)
-        t2 = time.time()
+        t2 = _cpu()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     path = os.path.join(cfg["data"], "train", "shards", f"train-{shard:05d}.npz")
@@ -237,7 +244,7 @@ def train_shard(args) -> Tuple[int, List[Dict], Dict[str, float]]:
 
 def eval_shard(args) -> Tuple[int, List[Dict], Dict[str, float]]:
     shard, indices, cfg = args
-    t0 = time.time()
+    t0 = _cpu()
     labels = []
     for i in indices:
         name = f"eval_{i:04d}"
@@ -245,13 +252,13 @@ def eval_shard(args) -> Tuple[int, List[Dict], Dict[str, float]]:
                                       os.path.join(cfg["eval_dir"], "clips", name))
         lab = {"id": name, **lab}
         labels.append(lab)
-    t1 = time.time()
+    t1 = _cpu()
     tmp = tempfile.mkdtemp(prefix="shapes_", dir=SHM)
     try:
         arrays = extract_and_pack(labels, cfg["R"], cfg["F"], tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    t2 = time.time()
+    t2 = _cpu()
     # the Swift sampler's duration rule on the real files must give the same sample count
     for lab in labels:
         d = framesmod.file_duration(lab["file"])
@@ -322,6 +329,35 @@ def make_fewshot(labels: List[Dict], seed: int, queries_per_task: int = 30, ks=(
 # --------------------------------------------------------------------------
 
 
+def _extract_only(args):
+    labels, cfg = args
+    tmp = tempfile.mkdtemp(prefix="shapes_", dir=SHM)
+    try:
+        return labels, extract_and_pack(labels, cfg["R"], cfg["F"], tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extract_committed_eval(cfg: Dict, pool) -> Dict:
+    """Frames of the committed eval clips (<eval-dir>/labels.jsonl) into <data>/eval/, without re-rendering."""
+    ed = cfg["eval_dir"]
+    with open(os.path.join(ed, "labels.jsonl")) as f:
+        labels = [json.loads(l) for l in f]
+    for lab in labels:
+        lab["file"] = os.path.join(ed, lab["file"])
+    per = max(1, math.ceil(len(labels) / (cfg["workers"] * 4)))
+    tasks = [(labels[a:a + per], cfg) for a in range(0, len(labels), per)]
+    out_labels, arrays = [], []
+    for labs, arr in pool.imap(_extract_only, tasks):
+        out_labels += labs
+        arrays.append(arr)
+    merged = {k: np.concatenate([a[k] for a in arrays]) for k in arrays[0]}
+    os.makedirs(os.path.join(cfg["data"], "eval"), exist_ok=True)
+    np.savez(os.path.join(cfg["data"], "eval", "eval-00000.npz"), **merged)
+    shutil.copy(os.path.join(ed, "labels.jsonl"), os.path.join(cfg["data"], "eval", "labels.jsonl"))
+    return {"clips": len(out_labels), "timing_ok": sum(l["timing_ok"] for l in out_labels)}
+
+
 def _dir_bytes(d: str) -> int:
     return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
 
@@ -365,8 +401,14 @@ def run(cfg: Dict) -> Dict:
                 "cpu_render_encode_s": round(st["render_encode_s"], 2), "cpu_extract_s": round(st["extract_s"], 2),
                 "video_MB": round(st["video_bytes"] / 1e6, 3), "fewshot_episodes": len(eps),
                 "timing_ok": sum(l["timing_ok"] for l in labels), "samples_ok": sum(l["samples_ok"] for l in labels),
+                "cpu_s_per_clip": round((st["render_encode_s"] + st["extract_s"]) / len(labels), 4),
             }
             print("eval:", json.dumps(man["eval"]), flush=True)
+        if cfg["eval"] == 0 and cfg["eval_frames"]:
+            t0 = time.time()
+            man["eval_frames"] = extract_committed_eval(cfg, pool)
+            man["eval_frames"]["wall_s"] = round(time.time() - t0, 2)
+            print("eval frames:", json.dumps(man["eval_frames"]), flush=True)
         if cfg["train"] > 0:
             os.makedirs(os.path.join(data, "train", "shards"), exist_ok=True)
             os.makedirs(os.path.join(data, "train", "videos"), exist_ok=True)
@@ -396,7 +438,9 @@ def run(cfg: Dict) -> Dict:
                 "video_MB": round(st["video_bytes"] / 1e6, 2),
                 "shards_MB": round(_dir_bytes(os.path.join(data, "train", "shards")) / 1e6, 2),
                 "timing_mismatches": nbad,
+                "cpu_s_per_clip": round((st["render_encode_s"] + st["extract_s"]) / cfg["train"], 4),
             }
+            man["train"]["idle_clips_per_s_est"] = round(cfg["workers"] / man["train"]["cpu_s_per_clip"], 2)
             print("train:", json.dumps(man["train"]), flush=True)
     old = {}
     mp_path = os.path.join(data, "manifest.json")
@@ -420,10 +464,12 @@ def main():
     ap.add_argument("--shard-size", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep-videos", action="store_true", help="keep the encoded training clips")
+    ap.add_argument("--no-eval-frames", action="store_true",
+                    help="with --eval 0: do not extract the committed eval clips' frames into <data>/eval")
     a = ap.parse_args()
     cfg = {"seed": a.seed, "train": a.train, "eval": a.eval, "data": os.path.abspath(a.data),
            "eval_dir": os.path.abspath(a.eval_dir), "R": a.R, "F": a.max_frames, "shard_size": a.shard_size,
-           "workers": a.workers, "keep_videos": a.keep_videos}
+           "workers": a.workers, "keep_videos": a.keep_videos, "eval_frames": not a.no_eval_frames}
     run(cfg)
 
 

@@ -243,7 +243,7 @@ def sample_timing(rng, p_vfr: float = 0.25) -> Timing:
     if rng.random() < p_vfr:
         nseg = int(rng.integers(1, 4))
         rates = [int(rng.integers(10, 23)) for _ in range(nseg)]
-        amp_frac = float(rng.uniform(0.06, 0.15)) if nseg == 1 else float(rng.uniform(0.0, 0.15))
+        amp_frac = float(rng.uniform(0.10, 0.15)) if nseg == 1 else float(rng.uniform(0.0, 0.15))
         tm = Timing(duration=D, vfr=True, jitter_amp=round(amp_frac / max(rates), 6),
                     jitter_freq=round(float(rng.uniform(0.5, 2.8)), 4),
                     jitter_phase=round(float(rng.uniform(0, 2 * math.pi)), 4))

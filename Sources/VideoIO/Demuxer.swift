@@ -15,13 +15,16 @@ final class Demuxer {
     var path: String { input.path }
 
     /// Opens `path`. `format` skips probing (second pass over a file already probed).
+    /// `analyze: false` skips avformat_find_stream_info (which may decode
+    /// frames) for second passes over a file whose header already gives the
+    /// video stream's size; it runs anyway when the header does not.
     static func open(
         path: String, limits: VideoReaderLimits, deadline: Deadline,
-        format: UnsafePointer<AVInputFormat>? = nil
+        format: UnsafePointer<AVInputFormat>? = nil, analyze: Bool = true
     ) throws(VideoIOError) -> Demuxer {
         let input = try SecureFileInput.open(path: path, limits: limits)
         let demuxer = Demuxer(input: input, deadline: deadline)
-        try demuxer.openInput(limits: limits, format: format)
+        try demuxer.openInput(limits: limits, format: format, analyze: analyze)
         return demuxer
     }
 
@@ -44,7 +47,7 @@ final class Demuxer {
         name.split(separator: ",").contains { allowList.contains(String($0)) }
     }
 
-    private func openInput(limits: VideoReaderLimits, format: UnsafePointer<AVInputFormat>?) throws(VideoIOError) {
+    private func openInput(limits: VideoReaderLimits, format: UnsafePointer<AVInputFormat>?, analyze: Bool) throws(VideoIOError) {
         guard let fc = avformat_alloc_context() else {
             throw .ffmpeg(path: path, operation: "allocating a format context", message: "out of memory")
         }
@@ -96,11 +99,22 @@ final class Demuxer {
             throw .notAVideo(path: path, reason: FFmpegError.message(opened))
         }
         formatContext = context
+        if !analyze && headerDescribesVideo { return }
 
         let info = avformat_find_stream_info(context, nil)
         if deadline.isExpired { throw .timedOut(path: path, seconds: deadline.seconds) }
         if info < 0 && context.pointee.nb_streams == 0 {
             throw .notAVideo(path: path, reason: FFmpegError.message(info))
+        }
+    }
+
+    /// Whether some video stream already has a size and pixel format from the header alone.
+    private var headerDescribesVideo: Bool {
+        guard let fc = formatContext, let streams = fc.pointee.streams else { return false }
+        return (0..<Int(fc.pointee.nb_streams)).contains { i in
+            guard let par = streams[i]?.pointee.codecpar else { return false }
+            return par.pointee.codec_type == AVMEDIA_TYPE_VIDEO && par.pointee.width > 0 && par.pointee.height > 0
+                && par.pointee.format >= 0
         }
     }
 

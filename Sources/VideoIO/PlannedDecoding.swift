@@ -49,7 +49,7 @@ struct PlannedDecoding: Sendable {
     private func decode(runs dispenser: RunDispenser, threads: Int) throws(VideoIOError) -> Output {
         let shortName = String(formatName.split(separator: ",").first ?? "")
         let demuxer = try Demuxer.open(
-            path: path, limits: limits, deadline: deadline, format: av_find_input_format(shortName))
+            path: path, limits: limits, deadline: deadline, format: av_find_input_format(shortName), analyze: false)
         guard demuxer.input.identity == identity else { throw .fileChanged(path: path) }
         let stream = try demuxer.selectVideoStream()
         guard stream.pointee.index == streamIndex else { throw .fileChanged(path: path) }
