@@ -32,11 +32,14 @@ test: deps
 	bash systemd/check.sh .build/debug/flamingo
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-## 60 s 1920x1080 30 fps test videos (H.264 g30, H.264 -bf 3 -g 250) and a 720p VP9 one.
+## 60 s 1920x1080 30 fps test videos (H.264 -g 30 with x264's scene cuts, the same with exactly one
+## keyframe per second, H.264 -bf 3 -g 250) and a 720p VP9 one.
 bench-videos:
 	@mkdir -p $(BENCH_DIR)
 	@[ -f $(BENCH_DIR)/h264-1080p-g30.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 60 \
 	  -vf noise=alls=12:allf=t+u -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 12M -g 30 $(BENCH_DIR)/h264-1080p-g30.mp4
+	@[ -f $(BENCH_DIR)/h264-1080p-g30-strict.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 60 \
+	  -vf noise=alls=12:allf=t+u -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 12M -g 30 -sc_threshold 0 $(BENCH_DIR)/h264-1080p-g30-strict.mp4
 	@[ -f $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 60 \
 	  -vf noise=alls=12:allf=t+u -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 12M -bf 3 -g 250 $(BENCH_DIR)/h264-1080p-bf3-g250.mp4
 	@[ -f $(BENCH_DIR)/vp9-720p.webm ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -t 60 \
@@ -44,7 +47,8 @@ bench-videos:
 
 ## Our sampler against `ffmpeg -threads 2 -vf fps=1,scale=224:224` on those videos (release build).
 bench-frames: build bench-videos
-	$(RELEASE_BIN) bench frames --runs 5 $(BENCH_DIR)/h264-1080p-g30.mp4 $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 $(BENCH_DIR)/vp9-720p.webm
+	$(RELEASE_BIN) bench frames --runs 5 $(BENCH_DIR)/h264-1080p-g30.mp4 $(BENCH_DIR)/h264-1080p-g30-strict.mp4 \
+	  $(BENCH_DIR)/h264-1080p-bf3-g250.mp4 $(BENCH_DIR)/vp9-720p.webm
 
 ## Debian's python3-torch plus pinned PyPI packages (--no-deps) in .venv-reference: only for
 ## regenerating reference fixtures and for the PyTorch peer of `bench-engine`. Tests do not need it.

@@ -3,7 +3,7 @@ CPU, of stand-ins with the planned sizes of the three training stages
 (torch, 2 threads).  Stand-ins only: the real modules are written in the
 training phase; what matters here is the arithmetic per step.
 
-Usage: python bench_plan.py [--quick]
+Usage: python bench_plan.py [--threads 2] [--steps 3]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import json
 import time
 
+import cpu_env  # noqa: F401  (sets OPENBLAS_CORETYPE before torch loads OpenBLAS)
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -130,17 +131,20 @@ def timeit(fn, steps):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    steps = 2 if a.quick else 4
+    steps = a.steps
     res = {}
+    x = torch.randn(1024, 1024)
+    res["sgemm_1024_GFLOPs"] = round(2 * 1024 ** 3 / timeit(lambda: x @ x, 10) / 1e9, 1)
 
-    for d, L in ((192, 6), (256, 6)):
-        vit = ViT(d=d, layers=L, out=d)
-        txt = TextTower(d=d, layers=4)
+    # stage 1: CLIP-style contrastive pre-training of the vision tower
+    for d, L in ((128, 4), (160, 4), (192, 6)):
+        vit = ViT(d=d, layers=L, heads=4, out=d)
+        txt = TextTower(d=d, layers=2, heads=4)
         opt = torch.optim.AdamW(list(vit.parameters()) + list(txt.parameters()), 1e-3)
         B = 256
         img = torch.randn(B, 3, 64, 64)
@@ -155,39 +159,44 @@ def main():
             loss.backward()
             opt.step()
 
-        res[f"clip_vit{d}x{L}_txt{d}x4_b{B}_s"] = round(timeit(clip_step, steps), 3)
+        res[f"stage1_vit{d}x{L}+txt{d}x2: train frames/s"] = round(B / timeit(clip_step, steps), 1)
         with torch.no_grad():
-            res[f"vit{d}x{L}_forward_frames_per_s"] = round(B / timeit(lambda: vit(img), steps), 1)
-        res[f"vit{d}x{L}_params_M"] = round(sum(p.numel() for p in vit.parameters()) / 1e6, 2)
+            res[f"vit{d}x{L}: encode frames/s (no grad)"] = round(B / timeit(lambda: vit(img), steps), 1)
+        res[f"vit{d}x{L}: params M"] = round(sum(p.numel() for p in vit.parameters()) / 1e6, 2)
 
-    lm = TextTower(d=256, layers=4, n=96)
-    head = nn.Linear(256, 390, bias=False)
-    opt = torch.optim.AdamW(list(lm.parameters()) + list(head.parameters()), 1e-3)
-    ids = torch.randint(0, 390, (64, 96))
+    # stage 2: LM pre-training on the world's text
+    for d, L in ((192, 4), (256, 4)):
+        lm = TextTower(d=d, layers=L, heads=4, n=96)
+        head = nn.Linear(d, 390, bias=False)
+        opt = torch.optim.AdamW(list(lm.parameters()) + list(head.parameters()), 1e-3)
+        ids = torch.randint(0, 390, (64, 64))
 
-    def lm_step():
-        loss = F.cross_entropy(head(lm(ids)).reshape(-1, 390), ids.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        def lm_step():
+            loss = F.cross_entropy(head(lm(ids)).reshape(-1, 390), ids.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
 
-    res["lm256x4_b64_seq96_s"] = round(timeit(lm_step, steps), 3)
+        res[f"stage2_lm{d}x{L}: train sequences(64 tok)/s"] = round(64 / timeit(lm_step, steps), 1)
 
-    per = Perceiver(d=256, depth=2, latents=32)
-    xlm = XAttnLM(d=256, layers=4, dv=256)
-    opt = torch.optim.AdamW([p for p in list(per.parameters()) + list(xlm.parameters()) if p.requires_grad], 1e-3)
-    B, Fr = 32, 7
-    feats = torch.randn(B, Fr, 64, 256)  # cached frozen-ViT tokens
-    ids = torch.randint(0, 390, (B, 64))
+    # stage 3: Flamingo (frozen ViT tokens cached; perceiver + gated xattn trained, LM frozen)
+    for dv, dl, lat in ((128, 192, 16), (160, 256, 32)):
+        per = Perceiver(d=dv, depth=2, latents=lat, heads=4)
+        xlm = XAttnLM(d=dl, layers=4, dv=dv)
+        opt = torch.optim.AdamW([p for p in list(per.parameters()) + list(xlm.parameters()) if p.requires_grad],
+                                1e-3)
+        B, Fr = 32, 7
+        feats = torch.randn(B, Fr, 64, dv)
+        ids = torch.randint(0, 390, (B, 48))
 
-    def fl_step():
-        media = per(feats)
-        loss = F.cross_entropy(xlm(ids, media).reshape(-1, 390), ids.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        def fl_step():
+            media = per(feats)
+            loss = F.cross_entropy(xlm(ids, media).reshape(-1, 390), ids.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
 
-    res["flamingo_perc256x2_lat32_xattn4_b32_F7_seq64_s"] = round(timeit(fl_step, steps), 3)
+        res[f"stage3_perc{dv}x2_lat{lat}_lm{dl}x4_xattn4: clips(F=7,48 tok)/s"] = round(B / timeit(fl_step, steps), 1)
     print(json.dumps(res, indent=1))
 
 

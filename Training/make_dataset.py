@@ -312,8 +312,12 @@ def make_fewshot(labels: List[Dict], seed: int, queries_per_task: int = 30, ks=(
         picks = [str(x) for x in rng.choice(ids, size=k + 1, replace=False)]
         items = []
         for cid in picks:
-            qas = labels[ids.index(cid)]["qa"]
-            qa = qas[int(rng.integers(len(qas)))]
+            lab = labels[ids.index(cid)]
+            qas = [q for q in lab["qa"] if q["question"] in set(lab["qa_balanced"])]
+            types = sorted({q["type"] for q in qas}, key=world.QUESTION_TYPES.index)
+            ty = types[int(rng.integers(len(types)))]
+            of_type = [q for q in qas if q["type"] == ty]
+            qa = of_type[int(rng.integers(len(of_type)))]
             items.append({"clip": cid, "question": qa["question"], "answer": qa["answer"], "type": qa["type"]})
         sup, query = items[:k], items[k]
         eps.append({

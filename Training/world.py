@@ -459,6 +459,34 @@ def questions(objects: Sequence[Obj]) -> List[Dict[str, str]]:
     return qs
 
 
+def hard_negatives(objects: Sequence[Obj]) -> List[Tuple[str, str]]:
+    """One absent (color, shape) pair per object, deterministic: the same color
+    with the next shape (cyclic order circle, square, triangle) that is absent,
+    else the same shape with the next absent color."""
+    present = {(o.color, o.shape) for o in objects}
+    out: List[Tuple[str, str]] = []
+    for o in caption_order(objects):
+        cands = [(o.color, SHAPES[(SHAPES.index(o.shape) + i) % 3]) for i in (1, 2)]
+        cands += [(COLOR_NAMES[(COLOR_NAMES.index(o.color) + i) % 5], o.shape) for i in (1, 2, 3, 4)]
+        for c in cands:
+            if c not in present and c not in out:
+                out.append(c)
+                break
+    return out
+
+
+def balanced_questions(objects: Sequence[Obj]) -> List[Dict[str, str]]:
+    """The questions used for the headline QA accuracy: every question except
+    the 'is there' ones, plus 'is there' for each object (yes) and for one hard
+    negative per object (no), so that yes and no are balanced."""
+    neg = {f"is there a {c} {s}?" for c, s in hard_negatives(objects)}
+    out = []
+    for q in questions(objects):
+        if q["type"] != "exists" or q["answer"] == "yes" or q["question"] in neg:
+            out.append(q)
+    return out
+
+
 def fewshot_answer(objects: Sequence[Obj], task: str) -> Optional[str]:
     """Answer of a hidden few-shot task, None when the task does not apply
     (color/shape/motion need a single-object clip)."""
@@ -556,6 +584,7 @@ def scene_label(scene: Scene) -> Dict:
         "objects": objs,
         "caption": caption(scene.objects),
         "qa": questions(scene.objects),
+        "qa_balanced": [q["question"] for q in balanced_questions(scene.objects)],
     }
 
 
