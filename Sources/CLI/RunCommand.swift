@@ -17,30 +17,15 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "Videos or images.")
     var videos: [String]
 
-    @Option(help: "A pipeline name in Pipelines/ (default) or a YAML file.")
-    var pipeline: String = "default"
-
-    @Option(help: "Model directory (default: the pipeline's model).")
-    var model: String?
+    @OptionGroup var options: PipelineOptions
 
     @Flag(help: "Print the sidecar JSON instead of writing files.")
     var stdout = false
 
     func run() async throws {
-        let pipelineURL = PipelineLoader.resolve(pipeline, directory: ResourceLocator.pipelinesDirectory)
-        let definition: PipelineDefinition
-        do { definition = try PipelineLoader.load(contentsOf: pipelineURL) } catch {
-            throw CLIError(error.localizedDescription)
-        }
-        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ResourceLocator.model(definition.model, pipelineFile: definition.path)
-        let session: FlamingoSession
-        do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
-            throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
-        }
         var limits = VideoReaderLimits()
         limits.followSymbolicLinks = true  // explicit paths on the command line
-        let runner = PipelineRunner(pipeline: definition, session: session,
-                                    modelName: model == nil ? definition.model : modelURL.lastPathComponent, limits: limits)
+        let runner = try options.makeRunner(limits: limits)
         var failures = 0
         var printed: [Sidecar] = []
         for video in videos {

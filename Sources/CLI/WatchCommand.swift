@@ -21,11 +21,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Argument(help: "Directories to watch.")
     var directories: [String]
 
-    @Option(help: "A pipeline name in Pipelines/ (default) or a YAML file.")
-    var pipeline: String = "default"
-
-    @Option(help: "Model directory (default: the pipeline's model).")
-    var model: String?
+    @OptionGroup var options: PipelineOptions
 
     @Option(help: "Files processed at once.")
     var jobs: Int = 1
@@ -61,14 +57,7 @@ struct WatchCommand: AsyncParsableCommand {
                 throw CLIError("\(directory): is not a directory")
             }
         }
-        let pipelineURL = PipelineLoader.resolve(pipeline, directory: ResourceLocator.pipelinesDirectory)
-        let definition: PipelineDefinition
-        do { definition = try PipelineLoader.load(contentsOf: pipelineURL) } catch { throw CLIError(error.localizedDescription) }
-        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ResourceLocator.model(definition.model, pipelineFile: definition.path)
-        let session: FlamingoSession
-        do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
-            throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
-        }
+        let runner = try options.makeRunner()
         var config = WatchConfiguration(directories: directories.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         config.recursive = recursive
         config.pollSeconds = poll
@@ -76,8 +65,6 @@ struct WatchCommand: AsyncParsableCommand {
         config.stableSeconds = stableSeconds
         config.rescanSeconds = rescanSeconds
         config.maxAttempts = maxAttempts
-        let runner = PipelineRunner(pipeline: definition, session: session,
-                                    modelName: model == nil ? definition.model : modelURL.lastPathComponent)
         let service: WatchService
         do { service = try WatchService(configuration: config, runner: runner, logger: logger) } catch {
             throw CLIError(error.localizedDescription)

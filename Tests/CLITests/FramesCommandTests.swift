@@ -3,33 +3,8 @@ import XCTest
 
 /// The `flamingo` binary as a user runs it: `flamingo frames`.
 final class FramesCommandTests: XCTestCase {
-    /// The binary SwiftPM built next to this test bundle.
-    private var binary: URL {
-        get throws {
-            // The test runner is .build/<config>/<Package>PackageTests.xctest; the binary sits beside it.
-            let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            for dir in [runner.deletingLastPathComponent(), Bundle(for: Self.self).bundleURL.deletingLastPathComponent()] {
-                let candidate = dir.appendingPathComponent("flamingo")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            }
-            throw FileError("flamingo binary not found next to the test runner \(runner.path)")
-        }
-    }
-
     private func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let process = Process()
-        process.executableURL = try binary
-        process.arguments = arguments
-        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errURL) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        try TinyModel.flamingo(arguments, scratch: FileManager.default.temporaryDirectory)
     }
 
     private func makeVideo(_ dir: URL) throws -> String {
@@ -87,9 +62,4 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("\(missing): no such file"), result.stderr)
         XCTAssertTrue(result.stdout.isEmpty)
     }
-}
-
-struct FileError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
