@@ -41,10 +41,13 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Attempts for transient failures.")
     var maxAttempts: Int = 3
 
+    @Option(help: "Seconds the files in progress get to finish after SIGTERM before they are abandoned.")
+    var stopSeconds: Double = 30
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard poll.map({ $0 > 0 }) ?? true else { throw ValidationError("--poll must be positive") }
-        guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1 else {
+        guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1, stopSeconds >= 0 else {
             throw ValidationError("--stable-seconds >= 0, --rescan-seconds > 0 and --max-attempts >= 1 are required")
         }
     }
@@ -65,6 +68,7 @@ struct WatchCommand: AsyncParsableCommand {
         config.stableSeconds = stableSeconds
         config.rescanSeconds = rescanSeconds
         config.maxAttempts = maxAttempts
+        config.stopSeconds = stopSeconds
         let service: WatchService
         do { service = try WatchService(configuration: config, runner: runner, logger: logger) } catch {
             throw CLIError(error.localizedDescription)

@@ -18,6 +18,9 @@ public struct WatchConfiguration: Sendable {
     /// Attempts for transient failures (file still changing, deadline), with backoff.
     public var maxAttempts = 3
     public var retryBaseSeconds: Double = 5
+    /// After SIGTERM, files in progress get this long to finish; then they are
+    /// abandoned (no sidecar, no temporary file) and the process exits 0.
+    public var stopSeconds: Double = 30
 
     public init(directories: [String]) { self.directories = directories }
 }

@@ -74,9 +74,16 @@ public final class WatchService: Service, @unchecked Sendable {
             }
         } onGracefulShutdown: { [self] in
             notifier.stopping()
-            logger.info("stopping: finishing the files in progress")
+            logger.info("stopping: finishing the files in progress", metadata: ["deadline_s": "\(configuration.stopSeconds)"])
             watcher.stop()
             Task { await queue.close() }
+            // Abandon what is still running after the deadline. Sidecars are only
+            // written (atomically) after a file is done, so nothing partial remains.
+            let logger = self.logger
+            DispatchQueue.global().asyncAfter(deadline: .now() + configuration.stopSeconds) {
+                logger.warning("stop deadline passed: abandoning the files in progress")
+                exit(0)
+            }
         }
         watcher.stop()
         logger.info("stopped")
