@@ -42,11 +42,12 @@ public enum PipelineLoader {
             throw PipelineError(file: file, line: nil, reason: "is not valid YAML: \(error)")
         }
         let y = YAMLFields(file: file)
+        // Keys passed as `required` to `mapping` are present; `y.required` still checks.
         let top = try y.mapping(root, "the pipeline", allowed: ["name", "model", "sampling", "decoding", "tasks"],
                                 required: ["name", "tasks"])
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
         var pipeline = PipelineDefinition(
-            name: try y.string(top["name"]!, "name"),
+            name: try y.string(try y.required(top, "name", in: root), "name"),
             model: try top["model"].map { n throws(PipelineError) in try y.string(n, "model") } ?? "default",
             sampling: .init(), decoding: .init(), tasks: [],
             contentHash: contentHash ?? SHA256.hex(Data(text.utf8)), path: file)
@@ -64,7 +65,7 @@ public enum PipelineLoader {
             if let n = d["length_penalty"] { pipeline.decoding.lengthPenalty = try y.double(n, "decoding.length_penalty", in: -10...10) }
         }
         var names: Set<String> = []
-        for item in try y.sequence(top["tasks"]!, "tasks") {
+        for item in try y.sequence(try y.required(top, "tasks", in: root), "tasks") {
             let task = try parseTask(item, y: y, base: base)
             let name: String? = switch task {
             case .classify(let name, _, _, _), .prompt(let name, _, _, _): name
@@ -93,21 +94,21 @@ public enum PipelineLoader {
             let f = try y.mapping(body, "the qa task", allowed: ["questions", "template", "examples"], required: ["questions"])
             let template = try f["template"].map { n throws(PipelineError) in try y.string(n, "qa.template") } ?? "Question: {question} Short answer:"
             guard template.contains("{question}") else { throw y.error(f["template"], "qa.template must contain {question}") }
-            return .qa(questions: try y.strings(f["questions"]!, "qa.questions"), template: template,
+            return .qa(questions: try y.strings(try y.required(f, "questions", in: body), "qa.questions"), template: template,
                        examples: try examples(f["examples"], y: y, base: base, withQuestion: true))
         case "classify":
             let f = try y.mapping(body, "the classify task", allowed: ["name", "question", "options", "template"],
                                   required: ["name", "question", "options"])
-            let options = try y.strings(f["options"]!, "classify.options")
+            let options = try y.strings(try y.required(f, "options", in: body), "classify.options")
             guard options.count >= 2 else { throw y.error(f["options"], "classify.options needs at least two options") }
             guard Set(options).count == options.count else { throw y.error(f["options"], "classify.options has duplicates") }
             let template = try f["template"].map { n throws(PipelineError) in try y.string(n, "classify.template") } ?? "Question: {question} Short answer:"
             guard template.contains("{question}") else { throw y.error(f["template"], "classify.template must contain {question}") }
-            return .classify(name: try y.string(f["name"]!, "classify.name"), question: try y.string(f["question"]!, "classify.question"),
+            return .classify(name: try y.string(try y.required(f, "name", in: body), "classify.name"), question: try y.string(try y.required(f, "question", in: body), "classify.question"),
                              options: options, template: template)
         default:  // prompt
             let f = try y.mapping(body, "the prompt task", allowed: ["name", "text", "media", "max_tokens"], required: ["name", "text"])
-            let text = try y.string(f["text"]!, "prompt.text")
+            let text = try y.string(try y.required(f, "text", in: body), "prompt.text")
             var media: [String] = []
             if let list = f["media"] {
                 for item in try y.sequence(list, "prompt.media", nonEmpty: false) {
@@ -118,7 +119,7 @@ public enum PipelineLoader {
             guard markers == media.count + 1 else {
                 throw y.error(f["text"], "prompt.text has \(markers) \(mediaMarker) marker(s); it needs one per media file (\(media.count)) plus one for the video, last")
             }
-            return .prompt(name: try y.string(f["name"]!, "prompt.name"), text: text, media: media,
+            return .prompt(name: try y.string(try y.required(f, "name", in: body), "prompt.name"), text: text, media: media,
                            maxTokens: try f["max_tokens"].map { n throws(PipelineError) in try y.int(n, "prompt.max_tokens", in: 1...512) })
         }
     }
@@ -130,9 +131,9 @@ public enum PipelineLoader {
             let keys = withQuestion ? ["media", "question", "answer"] : ["media", "text"]
             let f = try y.mapping(item, "an example", allowed: keys, required: keys)
             out.append(FewShotExample(
-                media: try existingFile(f["media"]!, y: y, base: base, what: "example media"),
-                text: try y.string(f[withQuestion ? "answer" : "text"]!, withQuestion ? "example answer" : "example text"),
-                question: withQuestion ? try y.string(f["question"]!, "example question") : nil))
+                media: try existingFile(try y.required(f, "media", in: item), y: y, base: base, what: "example media"),
+                text: try y.string(try y.required(f, withQuestion ? "answer" : "text", in: item), withQuestion ? "example answer" : "example text"),
+                question: withQuestion ? try y.string(try y.required(f, "question", in: item), "example question") : nil))
         }
         return out
     }

@@ -52,9 +52,10 @@ public enum SidecarWriter {
             if !ok { unlink(temporary) }
         }
         let written = contents.withUnsafeBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = Glibc.write(fd, base + offset, raw.count - offset)
                 if n < 0 { if errno == EINTR { continue }; return -1 }
                 offset += n
             }

@@ -28,6 +28,12 @@ struct YAMLFields {
         return entries
     }
 
+    /// The value of a key that `mapping(..., required:)` already required.
+    func required(_ entries: [String: Node], _ key: String, in parent: Node) throws(PipelineError) -> Node {
+        guard let node = entries[key] else { throw error(parent, "needs '\(key)'") }
+        return node
+    }
+
     func string(_ node: Node, _ what: String) throws(PipelineError) -> String {
         guard case .scalar(let scalar) = node else { throw error(node, "\(what) must be text") }
         let text = scalar.string.trimmingCharacters(in: .whitespaces)
