@@ -28,8 +28,14 @@ struct RunCommand: AsyncParsableCommand {
         let runner = try options.makeRunner(limits: limits)
         var failures = 0
         var printed: [Sidecar] = []
-        for video in videos {
-            let sidecar = Self.process(video, runner: runner)
+        // Progress on a terminal; nothing extra when stderr is a file or a pipe.
+        let terminal = isatty(STDERR_FILENO) == 1
+        for (index, video) in videos.enumerated() {
+            let label = "[\(index + 1)/\(videos.count)] \((video as NSString).lastPathComponent)"
+            let sidecar = runner.sidecar(for: video, progress: terminal ? { message in
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(message)".utf8))
+            } : nil)
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(sidecar.status)\n".utf8)) }
             if sidecar.status != "ok" {
                 failures += 1
                 FileHandle.standardError.write(Data("\(sidecar.error?.message ?? video)\n".utf8))
@@ -57,8 +63,5 @@ struct RunCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         }
         if failures > 0 { throw ExitCode(1) }
-    }
-    static func process(_ video: String, runner: PipelineRunner) -> Sidecar {
-        runner.sidecar(for: video)
     }
 }

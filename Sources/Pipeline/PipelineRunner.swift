@@ -29,11 +29,12 @@ public final class PipelineRunner: @unchecked Sendable {
 
     /// The sidecar for one video: its results, or an error sidecar that says
     /// what is wrong (never throws: one bad file must not stop the others).
-    public func sidecar(for video: String, attempts: Int = 1) -> Sidecar {
+    /// `progress` hears what is happening (frames read, each task done), for a terminal display.
+    public func sidecar(for video: String, attempts: Int = 1, progress: ((String) -> Void)? = nil) -> Sidecar {
         let fingerprint = Sidecar.Fingerprint.of(path: URL(fileURLWithPath: video).resolvingSymlinksInPath().path)
             ?? Sidecar.Fingerprint(size: 0, mtimeNs: 0, inode: 0)
         do {
-            return try process(video: video, fingerprint: fingerprint)
+            return try process(video: video, fingerprint: fingerprint, progress: progress)
         } catch {
             let code = (error as? VideoIOError)?.code ?? "processing_failed"
             let message = (error as? VideoIOError)?.localizedDescription ?? "\(video): \(error.localizedDescription)"
@@ -52,7 +53,7 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// Processes `path`; throws the reader's or the model's error for bad input.
-    public func process(video path: String, fingerprint: Sidecar.Fingerprint) throws -> Sidecar {
+    public func process(video path: String, fingerprint: Sidecar.Fingerprint, progress: ((String) -> Void)? = nil) throws -> Sidecar {
         let start = Date()
         let maxFrames = pipeline.sampling.maxFrames ?? session.defaultMaxFrames
         let p = session.model.configuration.preprocessing
@@ -61,6 +62,7 @@ public final class PipelineRunner: @unchecked Sendable {
         let sampled = try VideoReader(path: path, limits: limits).sample(
             SamplingOptions(fps: pipeline.sampling.fps, maxFrames: segmenting == nil ? maxFrames : nil, size: p.imageSize))
         let readDone = Date()
+        progress?(String(format: "read %d frame(s) in %.2f s", sampled.frames.count, readDone.timeIntervalSince(start)))
         let config = PreprocessingConfig(mean: p.mean, std: p.std)
         let pixels = sampled.normalizedPixels(config)
         let frameCount = sampled.frames.count
@@ -82,7 +84,8 @@ public final class PipelineRunner: @unchecked Sendable {
             warnings: sampled.warnings.isEmpty ? nil : sampled.warnings, createdAt: ISO8601DateFormatter().string(from: Date()))
         let options = GenerationOptions(maxNewTokens: pipeline.decoding.maxTokens, numBeams: pipeline.decoding.beams,
                                         lengthPenalty: pipeline.decoding.lengthPenalty)
-        for task in pipeline.tasks {
+        for (number, task) in pipeline.tasks.enumerated() {
+            defer { progress?("task \(number + 1)/\(pipeline.tasks.count) (\(task.kind)) done") }
             switch task {
             case let .caption(prompt, examples):
                 let shots = try examples.map { ($0.media, "\(Self.marker)\(prompt) \($0.text)\(Self.endOfChunk)") }
