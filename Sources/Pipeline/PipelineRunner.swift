@@ -64,13 +64,10 @@ public final class PipelineRunner: @unchecked Sendable {
         let readDone = Date()
         progress?(String(format: "read %d frame(s) in %.2f s", sampled.frames.count, readDone.timeIntervalSince(start)))
         let config = PreprocessingConfig(mean: p.mean, std: p.std)
-        let pixels = sampled.normalizedPixels(config)
-        let frameCount = sampled.frames.count
-        let plane = 3 * p.imageSize * p.imageSize
 
         // The whole video as one media item (evenly spread frames when segmenting).
-        let overall = Self.spread(Array(0..<frameCount), to: maxFrames)
-        let videoTokens = try session.model.encodeMedia(pixels: overall.flatMap { Array(pixels[($0 * plane)..<(($0 + 1) * plane)]) },
+        let overall = Self.spread(Array(sampled.frames.indices), to: maxFrames)
+        let videoTokens = try session.model.encodeMedia(pixels: sampled.normalizedPixels(frames: overall, config),
                                                         frames: overall.count)
         var encodeSeconds = Date().timeIntervalSince(readDone)
 
@@ -91,7 +88,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 let shots = try examples.map { ($0.media, "\(Self.marker)\(prompt) \($0.text)\(Self.endOfChunk)") }
                 sidecar.caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: videoTokens, options: options)
                 if let segmentSeconds = segmenting {
-                    sidecar.segments = try segments(sampled: sampled, pixels: pixels, plane: plane, length: segmentSeconds,
+                    sidecar.segments = try segments(sampled: sampled, config: config, length: segmentSeconds,
                                                     maxFrames: maxFrames, shots: shots, prompt: prompt, options: options,
                                                     encodeSeconds: &encodeSeconds)
                 }
@@ -139,7 +136,7 @@ public final class PipelineRunner: @unchecked Sendable {
         return .init(text: Self.clean(result.text), logprob: result.logprob)
     }
 
-    private func segments(sampled: SampledVideo, pixels: [Float], plane: Int, length: Double, maxFrames: Int,
+    private func segments(sampled: SampledVideo, config: PreprocessingConfig, length: Double, maxFrames: Int,
                           shots: [(String, String)], prompt: String, options: GenerationOptions,
                           encodeSeconds: inout Double) throws -> [Sidecar.Segment] {
         let duration = sampled.probe.durationSeconds
@@ -151,8 +148,8 @@ public final class PipelineRunner: @unchecked Sendable {
             if !inside.isEmpty {
                 let chosen = Self.spread(inside, to: maxFrames)
                 let t0 = Date()
-                let tokens = try session.model.encodeMedia(
-                    pixels: chosen.flatMap { Array(pixels[($0 * plane)..<(($0 + 1) * plane)]) }, frames: chosen.count)
+                let tokens = try session.model.encodeMedia(pixels: sampled.normalizedPixels(frames: chosen, config),
+                                                           frames: chosen.count)
                 encodeSeconds += Date().timeIntervalSince(t0)
                 let caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: tokens, options: options)
                 out.append(.init(startS: startTime, endS: endTime, caption: caption))

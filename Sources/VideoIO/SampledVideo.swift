@@ -20,15 +20,21 @@ public struct SampledVideo: Sendable {
     /// The vision encoder's input: (frames, 3, size, size) float32,
     /// (x / 255 - mean[c]) / std[c] per channel.
     public func normalizedPixels(_ config: PreprocessingConfig = .clip) -> [Float] {
+        normalizedPixels(frames: Array(frames.indices), config)
+    }
+
+    /// The same for some of the frames only (in the order given): long videos
+    /// keep only their small RGB copy in memory, never all frames as floats.
+    public func normalizedPixels(frames selected: [Int], _ config: PreprocessingConfig = .clip) -> [Float] {
         let plane = size * size
-        var out = [Float](repeating: 0, count: frames.count * 3 * plane)
+        var out = [Float](repeating: 0, count: selected.count * 3 * plane)
         let scale = (0..<3).map { 1 / (255 * config.std[$0]) }
         let shift = (0..<3).map { -config.mean[$0] / config.std[$0] }
         rgb.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for f in 0..<frames.count {
+                for (i, f) in selected.enumerated() {
                     let s = f * plane * 3
-                    let d = f * plane * 3
+                    let d = i * plane * 3
                     for c in 0..<3 {
                         let a = scale[c], b = shift[c]
                         let o = d + c * plane

@@ -29,6 +29,8 @@ final class NormalizationTests: XCTestCase {
                 }
             }
         }
+        XCTAssertEqual(video.normalizedPixels(frames: [1]), Array(x[(3 * 4)...]), "one selected frame")
+        XCTAssertEqual(video.normalizedPixels(frames: [1, 0]), Array(x[(3 * 4)...]) + Array(x[..<(3 * 4)]), "in the order given")
         let custom = video.normalizedPixels(PreprocessingConfig(mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]))
         XCTAssertEqual(custom[0], (0 / 255 - 0.5) / 0.5, accuracy: 1e-6)
         XCTAssertThrowsError(try PreprocessingConfig(mean: [0, 0], std: [1, 1, 1]).validate())

@@ -1,0 +1,718 @@
+#!/usr/bin/env python3
+"""Shapes World v1: the whole training recipe in one command (phase 2).
+
+    python Training/train.py --seed 0 --out Training/out/shapes-v1 [--scale smoke|full] [--resume]
+
+Stages (each writes <out>/stages/<name>.pt and <name>.log.json; --resume skips
+stages whose checkpoint exists):
+  data      make_dataset.py (or reuse existing shards) + tokenizer.json
+  vision    open_clip ViT (64x64, patch 8) pre-trained with a CLIP objective on
+            single frames against per-frame text (small text encoder, this stage only)
+  lm        MosaicGPT (make_reference.py's port: ALiBi, QK-LN, no bias, tied head)
+            pre-trained on the world's text
+  flamingo  OpenFlamingo PerceiverResampler (+frame_embs) and GatedCrossAttentionBlocks
+            on cached (frozen) ViT tokens; ViT and LM frozen
+  export    <out>/model/{config.json, tokenizer.json, model.safetensors} in the engine's
+            format + <out>/eval_report.json (Python-side eval on <data>/eval)
+
+Use the reference venv: /work/main/.venv-reference/bin/python Training/train.py ...
+Deterministic given --seed (single process, fixed thread count, deterministic algorithms).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import cpu_env  # noqa: E402,F401  (before numpy / torch)
+
+import argparse  # noqa: E402
+import glob  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections import OrderedDict, defaultdict  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import world  # noqa: E402
+
+# make_reference.py: OpenFlamingo/open_clip imports (with the FSDP stand-in), the MosaicGPT port,
+# build_model, canonical_state_dict, engine_config. Its size globals are overridden below.
+_spec = importlib.util.spec_from_file_location("make_reference", os.path.join(ROOT, "Tests", "Fixtures",
+                                                                                  "make_reference.py"))
+MR = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(MR)
+
+# ---------------------------------------------------------------------------
+# Sizes (PLAN.md section 3) and per-scale step counts (PLAN.md section 2)
+# ---------------------------------------------------------------------------
+MEAN = torch.tensor(MR.MEAN).view(1, 3, 1, 1)
+STD = torch.tensor(MR.STD).view(1, 3, 1, 1)
+EOS_ID, EOC_ID, MEDIA_ID, PAD_ID = 0, 1, 2, 3
+MAX_FRAMES = 10
+ARCH = dict(
+    vision=dict(image_size=64, patch_size=8, width=128, layers=4, heads=4, mlp_ratio=4.0),
+    quick_gelu=True,
+    resampler=dict(depth=2, heads=4, dim_head=32, num_latents=16, ff_mult=4),
+    xattn=dict(heads=4, dim_head=32, ff_mult=4),
+    lm=dict(d_model=192, n_heads=4, mlp_ratio=4, max_seq_len=256),
+    n_layers=4,
+    text=dict(width=128, layers=2, heads=4),  # CLIP text tower, stage 1 only
+)
+SCALES = {
+    # measured on 2 cores (PLAN.md): ~130 frames/s CLIP, ~95 seq/s LM, ~42 clips/s Flamingo
+    "full": dict(data="default", train_clips=5000, vision_steps=600, vision_batch=256, vision_lr=1e-3,
+                 lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
+                 fl_steps=2700, fl_batch=32, fl_lr=5e-4, eval_max=None, eval_every=0),
+    "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
+                  lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
+                  fl_steps=120, fl_batch=16, fl_lr=1e-3, eval_max=120, eval_every=0),
+}
+MIX = (("caption", 0.20), ("question", 0.40), ("fewshot_answer", 0.25), ("fewshot_question", 0.15))
+
+
+def set_sizes():
+    MR.VISION = dict(ARCH["vision"])
+    MR.RESAMPLER = dict(ARCH["resampler"])
+    MR.XATTN = dict(ARCH["xattn"])
+    MR.LM = dict(ARCH["lm"])
+    MR.MEDIA_ID, MR.EOC_ID, MR.PAD_ID, MR.EOS_ID = MEDIA_ID, EOC_ID, PAD_ID, EOS_ID
+
+
+def variant():
+    return dict(seed=0, quick_gelu=ARCH["quick_gelu"], max_num_frames=MAX_FRAMES, max_num_media=None,
+                cross_attn_every_n_layers=1, n_layers=ARCH["n_layers"])
+
+
+def log(state, msg):
+    line = "[%7.1fs] %s" % (time.time() - state["t0"], msg)
+    print(line, flush=True)
+    state.setdefault("lines", []).append(line)
+
+
+def seeded(seed, stage):
+    torch.manual_seed(int(np.random.SeedSequence([seed, stage]).generate_state(1)[0]))
+    return np.random.default_rng(np.random.SeedSequence([seed, stage, 1]))
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+def load_split(shard_paths, labels_path):
+    arrs = [np.load(p) for p in shard_paths]
+    cat = {k: np.concatenate([a[k] for a in arrs]) for k in ("frames", "n_frames", "n_objects", "obj_shape",
+                                                             "obj_color", "obj_motion", "obj_pos", "index")}
+    labels = [json.loads(l) for l in open(labels_path)]
+    by_id = {l["id"]: l for l in labels}
+    pre = "eval_%04d" if "eval" in os.path.basename(shard_paths[0]) else "train_%06d"
+    cat["labels"] = [by_id[pre % i] for i in cat["index"]]
+    return cat
+
+
+def stage_data(args, sc, state):
+    data = args.data or os.path.join(HERE, "data", sc["data"])
+    shards = sorted(glob.glob(os.path.join(data, "train", "shards", "*.npz")))
+    if not shards:
+        cmd = [sys.executable, os.path.join(HERE, "make_dataset.py"), "--seed", str(args.data_seed),
+               "--train", str(sc["train_clips"]), "--data", data]
+        log(state, "running " + " ".join(cmd))
+        subprocess.run(cmd, check=True)
+        shards = sorted(glob.glob(os.path.join(data, "train", "shards", "*.npz")))
+    else:
+        log(state, "reusing %d shards in %s" % (len(shards), data))
+    ev = os.path.join(data, "eval", "eval-00000.npz")
+    assert os.path.exists(ev), "no eval frames at %s" % ev
+    tok = os.path.join(args.out, "tokenizer.json")
+    shared = os.path.join(HERE, "out", "tokenizer.json")
+    if not os.path.exists(shared):
+        subprocess.run([sys.executable, os.path.join(HERE, "tokenizer.py"), "--out", shared], check=True)
+    shutil.copyfile(shared, tok)
+    return dict(data=data, shards=shards, eval=ev, tokenizer=tok)
+
+
+class Tok:
+    def __init__(self, path):
+        from tokenizers import Tokenizer
+        self.t = Tokenizer.from_file(path)
+        self.vocab = self.t.get_vocab_size()
+        assert self.t.token_to_id(world.EOC) == EOC_ID and self.t.token_to_id(world.IMAGE) == MEDIA_ID
+        self.cache = {}
+
+    def enc(self, s):
+        if s not in self.cache:
+            self.cache[s] = self.t.encode(s).ids
+        return self.cache[s]
+
+    def dec(self, ids):
+        return self.t.decode(ids)
+
+
+# ---------------------------------------------------------------------------
+# Stage 1: vision (CLIP objective)
+# ---------------------------------------------------------------------------
+GRID_Y = ("top", "middle", "bottom")
+GRID_X = ("left", "center", "right")
+WORDS = ["<pad>", "."] + list(world.COLOR_NAMES) + list(world.SHAPES) + list(GRID_Y) + list(GRID_X)
+WID = {w: i for i, w in enumerate(WORDS)}
+TEXT_LEN = 3 * 5
+
+
+def frame_text(d, c, f):
+    """Word ids for frame f of clip c: '{color} {shape} {row} {col} .' per object, caption order."""
+    ids = []
+    for j in range(int(d["n_objects"][c])):
+        x, y = d["obj_pos"][c, f, j]
+        ids += [WID[world.COLOR_NAMES[d["obj_color"][c, j]]], WID[world.SHAPES[d["obj_shape"][c, j]]],
+                WID[GRID_Y[min(2, int(y * 3))]], WID[GRID_X[min(2, int(x * 3))]], WID["."]]
+    return ids + [0] * (TEXT_LEN - len(ids))
+
+
+class TextEncoder(nn.Module):
+    def __init__(self, width, layers, heads, out_dim):
+        super().__init__()
+        self.emb = nn.Embedding(len(WORDS), width)
+        self.pos = nn.Parameter(0.01 * torch.randn(TEXT_LEN, width))
+        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.tr = nn.TransformerEncoder(layer, layers)
+        self.ln = nn.LayerNorm(width)
+        self.proj = nn.Linear(width, out_dim, bias=False)
+
+    def forward(self, ids):
+        pad = ids == 0
+        x = self.tr(self.emb(ids) + self.pos, src_key_padding_mask=pad)
+        x = self.ln(x).masked_fill(pad.unsqueeze(-1), 0).sum(1) / (~pad).sum(1, keepdim=True)
+        return self.proj(x)
+
+
+def build_visual():
+    oc = MR.LIB.open_clip
+    v = ARCH["vision"]
+    cfg = oc.model.CLIPVisionCfg(layers=v["layers"], width=v["width"], head_width=v["width"] // v["heads"],
+                                 mlp_ratio=v["mlp_ratio"], patch_size=v["patch_size"], image_size=v["image_size"])
+    tcfg = oc.model.CLIPTextCfg(context_length=8, vocab_size=16, width=16, heads=2, layers=1)
+    clip = oc.model.CLIP(embed_dim=v["width"], vision_cfg=cfg, text_cfg=tcfg, quick_gelu=ARCH["quick_gelu"])
+    return clip.visual
+
+
+def preprocess(u8):
+    """uint8 (n, R, R, 3) -> normalised float (n, 3, R, R)."""
+    x = torch.from_numpy(np.ascontiguousarray(u8)).permute(0, 3, 1, 2).float() / 255.0
+    return (x - MEAN) / STD
+
+
+def augment(u8, rng):
+    """Colour gain +-5%, Gaussian noise sigma <= 3, translation up to 2 px (edge-replicated)."""
+    x = u8.astype(np.float32)
+    n = x.shape[0]
+    x *= rng.uniform(0.95, 1.05, size=(n, 1, 1, 3)).astype(np.float32)
+    x += rng.normal(size=x.shape).astype(np.float32) * rng.uniform(0, 3, size=(n, 1, 1, 1)).astype(np.float32)
+    R = x.shape[1]
+    p = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+    out = np.empty_like(x)
+    sh = rng.integers(-2, 3, size=(n, 2))
+    for i in range(n):
+        out[i] = p[i, 2 + sh[i, 0]:2 + sh[i, 0] + R, 2 + sh[i, 1]:2 + sh[i, 1] + R]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def stage_vision(args, sc, state, train):
+    rng = seeded(args.seed, 1)
+    visual = build_visual()
+    visual.output_tokens = False
+    text = TextEncoder(ARCH["text"]["width"], ARCH["text"]["layers"], ARCH["text"]["heads"], ARCH["vision"]["width"])
+    logit_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+    params = list(visual.parameters()) + list(text.parameters()) + [logit_scale]
+    opt = torch.optim.AdamW(params, lr=sc["vision_lr"], weight_decay=0.05)
+    pairs = [(c, f) for c in range(len(train["n_frames"])) for f in range(int(train["n_frames"][c]))]
+    pairs = np.array(pairs)
+    texts = np.array([frame_text(train, c, f) for c, f in pairs], dtype=np.int64)
+    steps, B = sc["vision_steps"], sc["vision_batch"]
+    warm = max(1, steps // 20)
+    perm, pos = rng.permutation(len(pairs)), 0
+    visual.train(); text.train()
+    for step in range(steps):
+        if pos + B > len(perm):
+            perm, pos = rng.permutation(len(pairs)), 0
+        idx = perm[pos:pos + B]; pos += B
+        px = preprocess(augment(train["frames"][pairs[idx, 0], pairs[idx, 1]], rng))
+        t = torch.from_numpy(texts[idx])
+        lr = sc["vision_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        iv = F.normalize(visual(px), dim=-1)
+        tv = F.normalize(text(t), dim=-1)
+        logits = logit_scale.clamp(max=math.log(100)).exp() * iv @ tv.t()
+        same = (t.unsqueeze(1) == t.unsqueeze(0)).all(-1).float()  # identical texts are positives
+        tgt = same / same.sum(1, keepdim=True)
+        loss = 0.5 * (torch.sum(-tgt * F.log_softmax(logits, 1), 1).mean()
+                      + torch.sum(-tgt * F.log_softmax(logits.t(), 1), 1).mean())
+        acc = (logits.argmax(1) == torch.arange(B)).float().mean().item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % max(1, steps // 10) == 0 or step == steps - 1:
+            log(state, "vision step %d/%d loss %.4f i2t-acc %.3f" % (step, steps, loss.item(), acc))
+    state["final_loss"] = loss.item()
+    return {"visual": visual.state_dict()}
+
+
+@torch.no_grad()
+def encode_frames(visual, d, batch=256):
+    """Frozen ViT patch tokens (raw last block output, CLS dropped, no ln_post) for every real frame.
+    Returns tokens fp16 (n_frames_total, 64, width) and per-clip offsets."""
+    visual.eval()
+    visual.output_tokens = True
+    nf = d["n_frames"].astype(np.int64)
+    off = np.concatenate([[0], np.cumsum(nf)])
+    flat = np.concatenate([d["frames"][c, :nf[c]] for c in range(len(nf))])
+    out = []
+    for i in range(0, len(flat), batch):
+        out.append(visual(preprocess(flat[i:i + batch]))[1].half())
+    return torch.cat(out), off
+
+
+# ---------------------------------------------------------------------------
+# Stage 2: language model
+# ---------------------------------------------------------------------------
+
+def lm_config(vocab):
+    lm = ARCH["lm"]
+    return MR.MosaicGPTConfig(d_model=lm["d_model"], n_heads=lm["n_heads"], n_layers=ARCH["n_layers"],
+                              mlp_ratio=lm["mlp_ratio"], max_seq_len=lm["max_seq_len"], vocab_size=vocab,
+                              attn_qk_ln=True, alibi=True, alibi_bias_max=8, no_bias=True, use_cache=False)
+
+
+def lm_texts(rng, n_scenes):
+    """World text (world.world_text_corpus) + multi-item sequences (captions/questions/few-shot)."""
+    out = list(world.world_text_corpus(rng, n_scenes))
+    scenes = [world.sample_objects(rng, 128, 5.0) for _ in range(n_scenes)]
+    for _ in range(n_scenes):
+        task = world.FEWSHOT_TASKS[rng.integers(4)]
+        pool = [s for s in (scenes[i] for i in rng.integers(len(scenes), size=40))
+                if world.fewshot_answer(s, task) is not None]
+        k = int(rng.integers(0, 9))
+        out.append(world.fewshot_prompt([world.fewshot_answer(s, task) for s in pool[:k]]))
+        out[-1] += world.answer_target(world.fewshot_answer(pool[k], task)) if len(pool) > k else ""
+        items = []
+        for s in (scenes[i] for i in rng.integers(len(scenes), size=int(rng.integers(1, 5)))):
+            qs = world.balanced_questions(s)
+            q = qs[rng.integers(len(qs))]
+            items.append(world.question_prompt(q["question"]) + world.answer_target(q["answer"]))
+        out.append("".join(items))
+        s = scenes[rng.integers(len(scenes))]
+        out.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)))
+    return out
+
+
+def stage_lm(args, sc, state, tok):
+    rng = seeded(args.seed, 2)
+    texts = lm_texts(rng, sc["lm_scenes"])
+    seqs = [tok.enc(t) for t in texts]
+    log(state, "lm corpus: %d sequences, max len %d" % (len(seqs), max(map(len, seqs))))
+    model = MR.MosaicGPT(lm_config(tok.vocab))
+    init_lm(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=sc["lm_lr"], weight_decay=0.01)
+    steps, B = sc["lm_steps"], sc["lm_batch"]
+    warm = max(1, steps // 20)
+    model.train()
+    for step in range(steps):
+        idx = rng.integers(len(seqs), size=B)
+        L = max(len(seqs[i]) for i in idx)
+        ids = torch.full((B, L), PAD_ID, dtype=torch.long)
+        for r, i in enumerate(idx):
+            ids[r, :len(seqs[i])] = torch.tensor(seqs[i])
+        lr = sc["lm_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        logits = model(input_ids=ids, return_dict=True, use_cache=False).logits
+        tgt = ids[:, 1:].masked_fill(ids[:, 1:] == PAD_ID, -100)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % max(1, steps // 10) == 0 or step == steps - 1:
+            log(state, "lm step %d/%d loss %.4f" % (step, steps, loss.item()))
+    state["final_loss"] = loss.item()
+    return {"lm": model.state_dict()}
+
+
+def init_lm(model):
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("wte.weight"):
+                p.normal_(0, 0.02)
+            elif p.ndim >= 2:
+                p.normal_(0, 0.02 if "out_proj" not in n and "mlp_down" not in n else 0.02 / math.sqrt(
+                    2 * ARCH["n_layers"]))
+
+
+# ---------------------------------------------------------------------------
+# Stage 3: Flamingo
+# ---------------------------------------------------------------------------
+
+def build_flamingo(vocab, ck_vision, ck_lm):
+    set_sizes()
+    MR.BASE_VOCAB = MR.VOCAB = vocab
+    model = MR.build_model(variant())
+    model.vision_encoder.load_state_dict(ck_vision["visual"])
+    sd = OrderedDict()
+    for k, v in ck_lm["lm"].items():
+        parts = k.split(".")
+        if parts[:2] == ["transformer", "blocks"]:
+            k = ".".join(parts[:3] + ["decoder_layer"] + parts[3:])
+        sd[k] = v
+    missing, unexpected = model.lang_encoder.load_state_dict(sd, strict=False)
+    assert not unexpected, unexpected
+    bad = [m for m in missing if "gated_cross_attn" not in m and "old_decoder_blocks" not in m]
+    assert not bad, bad
+    return model
+
+
+def build_examples(d, rng, n, tok):
+    """Training sequences: list of (clip ids, token ids, loss mask). Weighted mixture (MIX)."""
+    labels = d["labels"]
+    N = len(labels)
+    single = [i for i in range(N) if d["n_objects"][i] == 1]
+    qa_by_type = []
+    for lab in labels:
+        qmap = {q["question"]: q for q in lab["qa"]}
+        bt = defaultdict(list)
+        for q in lab["qa_balanced"]:
+            bt[qmap[q]["type"]].append((q, qmap[q]["answer"]))
+        qa_by_type.append(bt)
+    kinds = [m[0] for m in MIX]
+    probs = np.array([m[1] for m in MIX])
+
+    def question_item(c):
+        bt = qa_by_type[c]
+        types = sorted(bt)
+        t = types[rng.integers(len(types))]
+        q, a = bt[t][rng.integers(len(bt[t]))]
+        return world.question_prompt(q), world.answer_target(a)
+
+    out = []
+    for _ in range(n):
+        kind = kinds[rng.choice(len(kinds), p=probs)]
+        pieces = []  # (text, is_target)
+        clips = []
+        if kind == "caption":
+            c = int(rng.integers(N)); clips = [c]
+            pieces = [(world.CAPTION_PROMPT, False), (world.caption_target(labels[c]["caption"]), True)]
+        elif kind == "question":
+            c = int(rng.integers(N)); clips = [c]
+            p, a = question_item(c)
+            pieces = [(p, False), (a, True)]
+        elif kind == "fewshot_answer":
+            task = world.FEWSHOT_TASKS[rng.integers(4)]
+            pool = single if task != "count" else list(range(N))
+            k = int(rng.integers(0, 9))
+            clips = [int(pool[i]) for i in rng.integers(len(pool), size=k + 1)]
+            for j, c in enumerate(clips):
+                objs = world.scene_from_label(labels[c]).objects
+                a = world.fewshot_answer(objs, task)
+                pieces += [(world.ANSWER_PROMPT, False), (world.answer_target(a), j >= 1)]
+        else:
+            k = int(rng.integers(1, 5))
+            clips = [int(i) for i in rng.integers(N, size=k + 1)]
+            for c in clips:
+                p, a = question_item(c)
+                pieces += [(p, False), (a, True)]
+        ids, mask = [], []
+        for s, tgt in pieces:
+            e = tok.enc(s)
+            ids += e; mask += [tgt] * len(e)
+        out.append((clips, ids, mask))
+    return out
+
+
+def perceive(model, cache, off, clip_lists):
+    """vis_x (B, T_max, n_latents, D): each clip's frames (K real frames, grouped by K) through the perceiver;
+    missing media are zeros (never attended: media_locations)."""
+    B = len(clip_lists)
+    T = max(1, max(len(c) for c in clip_lists))
+    nl, D = ARCH["resampler"]["num_latents"], ARCH["vision"]["width"]
+    vis = torch.zeros(B, T, nl, D)
+    groups = defaultdict(list)
+    for b, cl in enumerate(clip_lists):
+        for t, c in enumerate(cl):
+            groups[int(off[c + 1] - off[c])].append((b, t, c))
+    for K in sorted(groups):
+        g = groups[K]
+        x = torch.stack([cache[off[c]:off[c] + K] for _, _, c in g]).float()  # (n, K, v, d)
+        y = model.perceiver(x.unsqueeze(1))[:, 0]  # (n, nl, D)
+        bi = torch.tensor([b for b, _, _ in g]); ti = torch.tensor([t for _, t, _ in g])
+        vis = vis.index_put((bi, ti), y)
+    return vis
+
+
+def flamingo_logits(model, vis, ids):
+    MR.condition_vis_x(model, vis)
+    model._condition_media_locations(input_ids=ids)
+    model.lang_encoder._use_cached_vision_x = False
+    out = model.lang_encoder(input_ids=ids, attention_mask=None, past_key_values=None, use_cache=False,
+                             return_dict=True).logits
+    model.lang_encoder.clear_conditioned_layers()
+    return out
+
+
+def stage_flamingo(args, sc, state, tok, model, train_cache):
+    rng = seeded(args.seed, 3)
+    cache, off = train_cache
+    for p in model.parameters():
+        p.requires_grad_(False)
+    train_mods = [model.perceiver] + [m for m in model.lang_encoder.gated_cross_attn_layers if m is not None]
+    tparams = [p for m in train_mods for p in m.parameters()]
+    for p in tparams:
+        p.requires_grad_(True)
+    wte = model.lang_encoder.transformer.wte.weight
+    wte.requires_grad_(True)
+    row_mask = torch.zeros(wte.shape[0], 1)
+    row_mask[[MEDIA_ID, EOC_ID]] = 1.0
+    wte.register_hook(lambda g: g * row_mask)  # only <image> and <|endofchunk|> rows train (OpenFlamingo)
+    opt = torch.optim.AdamW([{"params": tparams, "weight_decay": 0.1}, {"params": [wte], "weight_decay": 0.0}],
+                            lr=sc["fl_lr"])
+    steps, B = sc["fl_steps"], sc["fl_batch"]
+    warm = max(1, steps // 20)
+    model.vision_encoder.eval(); model.lang_encoder.eval(); model.perceiver.train()
+    for step in range(steps):
+        ex = build_examples(state["train"], rng, B, tok)
+        L = max(len(e[1]) for e in ex)
+        ids = torch.full((B, L), PAD_ID, dtype=torch.long)
+        tgt = torch.full((B, L), -100, dtype=torch.long)
+        for r, (_, s, m) in enumerate(ex):
+            ids[r, :len(s)] = torch.tensor(s)
+            mt = torch.tensor(m)
+            tgt[r, :len(s)] = torch.where(mt, torch.tensor(s), torch.tensor(-100))
+        lr = sc["fl_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        vis = perceive(model, cache, off, [e[0] for e in ex])
+        logits = flamingo_logits(model, vis, ids)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
+                               ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tparams + [wte], 1.0)
+        opt.step()
+        if step % max(1, steps // 10) == 0 or step == steps - 1:
+            gates = [round(math.tanh(m.attn_gate.item()), 3) for m in model.lang_encoder.gated_cross_attn_layers
+                     if m is not None]
+            log(state, "flamingo step %d/%d loss %.4f tanh(attn_gate) %s" % (step, steps, loss.item(), gates))
+    state["final_loss"] = loss.item()
+    return {"perceiver": model.perceiver.state_dict(),
+            "xattn": model.lang_encoder.gated_cross_attn_layers.state_dict(),
+            "wte": wte.detach().clone()}
+
+
+# ---------------------------------------------------------------------------
+# Eval (Python side, renderer-B frames) and export
+# ---------------------------------------------------------------------------
+
+@torch.no_grad()
+def greedy(model, tok, cache, off, jobs, max_new, batch=64):
+    """jobs: (clip list, prompt string). Greedy, bad words <image>/<PAD>, stop at <|endofchunk|>.
+    Returns decoded completions (without the eoc)."""
+    outs = []
+    for i in range(0, len(jobs), batch):
+        chunk = jobs[i:i + batch]
+        vis = perceive(model, cache, off, [c for c, _ in chunk])
+        seqs = [list(tok.enc(p)) for _, p in chunk]
+        gen = [[] for _ in chunk]
+        done = [False] * len(chunk)
+        for _ in range(max_new):
+            L = max(len(s) for s in seqs)
+            ids = torch.full((len(chunk), L), PAD_ID, dtype=torch.long)
+            for r, s in enumerate(seqs):
+                ids[r, :len(s)] = torch.tensor(s)
+            lg = flamingo_logits(model, vis, ids)
+            last = lg[torch.arange(len(chunk)), torch.tensor([len(s) - 1 for s in seqs])]
+            last[:, [MEDIA_ID, PAD_ID]] = -float("inf")
+            nxt = last.argmax(-1).tolist()
+            for r, t in enumerate(nxt):
+                if done[r]:
+                    continue
+                seqs[r].append(t)
+                if t == EOC_ID:
+                    done[r] = True
+                else:
+                    gen[r].append(t)
+            if all(done):
+                break
+        outs += [tok.dec(g) for g in gen]
+    return outs
+
+
+def evaluate(model, tok, ev, ev_cache, fewshot, eval_max, rng):
+    cache, off = ev_cache
+    idx_of = {"eval_%04d" % int(i): j for j, i in enumerate(ev["index"])}
+    labels = ev["labels"]
+    clips = list(range(len(labels)))
+    if eval_max:
+        clips = sorted(rng.choice(len(labels), size=min(eval_max, len(labels)), replace=False).tolist())
+    rep = OrderedDict()
+    # QA on the balanced subset
+    jobs, meta = [], []
+    for c in clips:
+        qmap = {q["question"]: q for q in labels[c]["qa"]}
+        for q in labels[c]["qa_balanced"]:
+            jobs.append(([c], world.question_prompt(q)))
+            meta.append(qmap[q])
+    preds = greedy(model, tok, cache, off, jobs, 4)
+    per = defaultdict(list)
+    for p, q in zip(preds, meta):
+        per[q["type"]].append(world.score(p, q["answer"]))
+    rep["qa_overall"] = float(np.mean([x for v in per.values() for x in v]))
+    rep["qa_per_type"] = {t: round(float(np.mean(v)), 4) for t, v in sorted(per.items())}
+    rep["qa_n"] = len(jobs)
+    # captions
+    preds = greedy(model, tok, cache, off, [([c], world.CAPTION_PROMPT) for c in clips], 32)
+    rep["caption_exact"] = float(np.mean([world.score(p, labels[c]["caption"]) for p, c in zip(preds, clips)]))
+    rep["caption_examples"] = [[labels[c]["caption"], p] for p, c in list(zip(preds, clips))[:3]]
+    # few-shot
+    fs = defaultdict(list)
+    fsq = []
+    eps = fewshot if not eval_max else [e for i, e in enumerate(fewshot) if (i // 5) % 4 == 0 or
+                                        e["form"] == "question"]
+    jobs, meta = [], []
+    for e in eps:
+        cl = [idx_of[s["clip"]] for s in e["support"]] + [idx_of[e["query"]["clip"]]]
+        if e["form"] == "answer":
+            prompt = e["prompt"]
+        else:
+            prompt = world.question_fewshot_prompt([(s["question"], s["answer"]) for s in e["support"]],
+                                                   e["query"]["question"])
+        jobs.append((cl, prompt)); meta.append(e)
+    preds = greedy(model, tok, cache, off, jobs, 4)
+    for p, e in zip(preds, meta):
+        ok = world.score(p, e["query"]["answer"])
+        (fs[e["k"]] if e["form"] == "answer" else fsq).append(ok)
+    rep["fewshot_answer_by_k"] = {str(k): round(float(np.mean(v)), 4) for k, v in sorted(fs.items())}
+    rep["fewshot_question"] = round(float(np.mean(fsq)), 4) if fsq else None
+    # frame_embs ablation: direction accuracy on moving objects, colour accuracy
+    saved = model.perceiver.frame_embs.detach().clone()
+    for name, zero in (("with_frame_embs", False), ("zeroed_frame_embs", True)):
+        if zero:
+            model.perceiver.frame_embs.data.zero_()
+        jobs, ans, kinds = [], [], []
+        for c in clips:
+            for q in labels[c]["qa"]:
+                if (q["type"] == "motion" and q["answer"] != "not moving") or q["type"] == "color":
+                    jobs.append(([c], world.question_prompt(q["question"])))
+                    ans.append(q["answer"]); kinds.append(q["type"])
+        preds = greedy(model, tok, cache, off, jobs, 4)
+        r = defaultdict(list)
+        for p, a, k in zip(preds, ans, kinds):
+            r[k].append(world.score(p, a))
+        rep[name] = {"direction_moving": round(float(np.mean(r["motion"])), 4),
+                     "color": round(float(np.mean(r["color"])), 4)}
+    model.perceiver.frame_embs.data.copy_(saved)
+    rep["eval_clips"] = len(clips)
+    return rep
+
+
+def export(model, tok_path, out_dir):
+    from safetensors.torch import save_file
+    os.makedirs(out_dir, exist_ok=True)
+    MR.write_json(os.path.join(out_dir, "config.json"), MR.engine_config(variant()))
+    shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
+    sd = MR.canonical_state_dict(model)
+    save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(out_dir, "keys.txt"), "w") as f:
+        for k, t in sd.items():
+            f.write("%s %s\n" % (k, list(t.shape)))
+    return sum(t.numel() for t in sd.values())
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=os.path.join(HERE, "out", "shapes-v1"))
+    ap.add_argument("--scale", choices=sorted(SCALES), default="full")
+    ap.add_argument("--data", default=None, help="data dir (default Training/data/<smoke|default>)")
+    ap.add_argument("--data-seed", type=int, default=1, help="seed for make_dataset.py if shards are missing")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true", help="skip stages whose checkpoint exists")
+    args = ap.parse_args()
+    sc = SCALES[args.scale]
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    MR.LIB.transformers.logging.set_verbosity_error()
+    set_sizes()
+    os.makedirs(os.path.join(args.out, "stages"), exist_ok=True)
+    timings = OrderedDict()
+
+    def run_stage(name, fn, *a):
+        ck = os.path.join(args.out, "stages", name + ".pt")
+        if args.resume and os.path.exists(ck):
+            print("[resume] %s: loading %s" % (name, ck), flush=True)
+            return torch.load(ck)
+        st = {"t0": time.time()}
+        t0 = time.time()
+        res = fn(*a, st) if name == "data" else fn(args, sc, st, *a)
+        timings[name] = round(time.time() - t0, 1)
+        torch.save(res, ck)
+        with open(os.path.join(args.out, "stages", name + ".log.json"), "w") as f:
+            json.dump({"stage": name, "seconds": timings[name], "seed": args.seed, "scale": args.scale,
+                       "final_loss": st.get("final_loss"), "log": st.get("lines", [])}, f, indent=1)
+        return res
+
+    t_all = time.time()
+    paths = run_stage("data", lambda st: stage_data(args, sc, st))
+    tok = Tok(paths["tokenizer"])
+    t0 = time.time()
+    train = load_split(paths["shards"], os.path.join(paths["data"], "train", "labels.jsonl"))
+    ev = load_split([paths["eval"]], os.path.join(paths["data"], "eval", "labels.jsonl"))
+    print("loaded %d train clips, %d eval clips (%.1fs)" % (len(train["index"]), len(ev["index"]),
+                                                            time.time() - t0), flush=True)
+
+    ck_v = run_stage("vision", lambda a, s, st: stage_vision(a, s, st, train))
+    ck_lm = run_stage("lm", lambda a, s, st: stage_lm(a, s, st, tok))
+    model = build_flamingo(tok.vocab, ck_v, ck_lm)
+    t0 = time.time()
+    train_cache = encode_frames(model.vision_encoder, train)
+    ev_cache = encode_frames(model.vision_encoder, ev)
+    timings["cache"] = round(time.time() - t0, 1)
+    print("cached ViT tokens: train %s, eval %s (%.1fs)" % (tuple(train_cache[0].shape), tuple(ev_cache[0].shape),
+                                                            timings["cache"]), flush=True)
+
+    def fl(a, s, st):
+        st["train"] = train
+        return stage_flamingo(a, s, st, tok, model, train_cache)
+    ck_f = run_stage("flamingo", fl)
+    model.perceiver.load_state_dict(ck_f["perceiver"])
+    model.lang_encoder.gated_cross_attn_layers.load_state_dict(ck_f["xattn"])
+    with torch.no_grad():
+        model.lang_encoder.transformer.wte.weight.copy_(ck_f["wte"])
+    model.eval()
+
+    t0 = time.time()
+    model_dir = os.path.join(args.out, "model")
+    n_params = export(model, paths["tokenizer"], model_dir)
+    fewshot = [json.loads(l) for l in open(os.path.join(ROOT, "Models", "eval", "fewshot.jsonl"))]
+    rep = evaluate(model, tok, ev, ev_cache, fewshot, sc["eval_max"], seeded(args.seed, 5))
+    timings["export_eval"] = round(time.time() - t0, 1)
+    rep = OrderedDict([("seed", args.seed), ("scale", args.scale), ("params", n_params),
+                       ("timings_s", timings), ("total_s", round(time.time() - t_all, 1))] + list(rep.items()))
+    with open(os.path.join(args.out, "eval_report.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+    print(json.dumps(rep, indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()
