@@ -69,9 +69,11 @@ ARCH = dict(
 )
 SCALES = {
     # measured on 2 cores (PLAN.md): ~130 frames/s CLIP, ~95 seq/s LM, ~42 clips/s Flamingo
-    "full": dict(data="default", train_clips=5000, vision_steps=600, vision_batch=256, vision_lr=1e-3,
+    # full: vision 520 x 256 frames (~20 min), LM 900 x 32 (~5 min), Flamingo 900 x 32 sequences (~2.4 clips
+    # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
+    "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 fl_steps=2700, fl_batch=32, fl_lr=5e-4, eval_max=None, eval_every=0),
+                 fl_steps=900, fl_batch=32, fl_lr=1e-3, eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
                   fl_steps=120, fl_batch=16, fl_lr=1e-3, eval_max=120, eval_every=0),
@@ -366,7 +368,10 @@ def build_flamingo(vocab, ck_vision, ck_lm):
     set_sizes()
     MR.BASE_VOCAB = MR.VOCAB = vocab
     model = MR.build_model(variant())
-    model.vision_encoder.load_state_dict(ck_vision["visual"])
+    visual = build_visual()  # make_reference's build_model hard-codes embed_dim 32; use ours (proj 128x128)
+    visual.load_state_dict(ck_vision["visual"])
+    visual.output_tokens = True
+    model.vision_encoder = visual
     sd = OrderedDict()
     for k, v in ck_lm["lm"].items():
         parts = k.split(".")
