@@ -51,7 +51,4 @@ public enum BLAS {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-
-    /// Threads OpenBLAS uses for each call.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 }

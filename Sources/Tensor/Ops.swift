@@ -74,12 +74,6 @@ public enum Ops {
         }
     }
 
-    /// y += alpha · x.
-    @inlinable
-    public static func addScaled(_ x: UnsafePointer<Float>, alpha: Float = 1, to y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += alpha * x[i] }
-    }
-
     /// log-softmax of one row into `out`.
     @inlinable
     public static func logSoftmax(_ x: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>) {

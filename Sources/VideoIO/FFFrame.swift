@@ -14,12 +14,6 @@ final class FFFrame {
 
     func unref() { av_frame_unref(pointer) }
 
-    /// Makes this frame a new reference to `other`'s picture.
-    func reference(_ other: FFFrame) -> Bool {
-        av_frame_unref(pointer)
-        return av_frame_ref(pointer, other.pointer) >= 0
-    }
-
     /// Swaps pictures with `other` without copying.
     func swap(with other: FFFrame) {
         guard let tmp = av_frame_alloc() else { return }
