@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["Generation", "Model", "VideoIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .target(
+            name: "Evaluation",
+            dependencies: ["Generation", "Model"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "Daemon",
             dependencies: ["Pipeline", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -62,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "VideoIO", "Model", "Generation", "Tensor", "Pipeline", "Daemon",
+                "VideoIO", "Model", "Generation", "Tensor", "Pipeline", "Daemon", "Evaluation",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,6 +89,10 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DaemonTests",

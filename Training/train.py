@@ -73,10 +73,10 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 fl_steps=900, fl_batch=32, fl_lr=1e-3, eval_max=None, eval_every=0),
+                 fl_steps=900, fl_batch=32, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
-                  fl_steps=120, fl_batch=16, fl_lr=1e-3, eval_max=120, eval_every=0),
+                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, eval_max=120, eval_every=0),
 }
 MIX = (("caption", 0.20), ("question", 0.40), ("fewshot_answer", 0.25), ("fewshot_question", 0.15))
 
@@ -481,13 +481,19 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
     tparams = [p for m in train_mods for p in m.parameters()]
     for p in tparams:
         p.requires_grad_(True)
+    # The tanh gates start at 0 (OpenFlamingo); at this scale's few hundred steps they get a larger step size
+    # (sc["fl_gate_lr_mult"]) and no weight decay, or they stay near 0 and vision barely reaches the LM.
+    gate_ids = {id(m.attn_gate) for m in train_mods[1:]} | {id(m.ff_gate) for m in train_mods[1:]}
+    gates = [p for p in tparams if id(p) in gate_ids]
+    others = [p for p in tparams if id(p) not in gate_ids]
     wte = model.lang_encoder.transformer.wte.weight
     wte.requires_grad_(True)
     row_mask = torch.zeros(wte.shape[0], 1)
     row_mask[[MEDIA_ID, EOC_ID]] = 1.0
     wte.register_hook(lambda g: g * row_mask)  # only <image> and <|endofchunk|> rows train (OpenFlamingo)
-    opt = torch.optim.AdamW([{"params": tparams, "weight_decay": 0.1}, {"params": [wte], "weight_decay": 0.0}],
-                            lr=sc["fl_lr"])
+    opt = torch.optim.AdamW([{"params": others, "weight_decay": 0.1, "mult": 1.0},
+                             {"params": gates, "weight_decay": 0.0, "mult": sc["fl_gate_lr_mult"]},
+                             {"params": [wte], "weight_decay": 0.0, "mult": 1.0}], lr=sc["fl_lr"])
     steps, B = sc["fl_steps"], sc["fl_batch"]
     warm = max(1, steps // 20)
     model.vision_encoder.eval(); model.lang_encoder.eval(); model.perceiver.train()
@@ -502,8 +508,16 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
             tgt[r, :len(s)] = torch.where(mt, torch.tensor(s), torch.tensor(-100))
         lr = sc["fl_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["mult"]
+        # Temporal-embedding dropout: on a fraction of steps the resampler runs without frame_embs, so that
+        # everything except frame order (colour, shape, count) does not depend on them (the ablation bar).
+        drop = rng.random() < sc["fl_zero_temporal_p"]
+        frame_embs = model.perceiver.frame_embs
+        if drop:
+            model.perceiver.frame_embs = None
         vis = perceive(model, cache, off, [e[0] for e in ex])
+        if drop:
+            model.perceiver.frame_embs = frame_embs
         logits = flamingo_logits(model, vis, ids)
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
                                ignore_index=-100)
@@ -653,8 +667,15 @@ def main():
     ap.add_argument("--data-seed", type=int, default=1, help="seed for make_dataset.py if shards are missing")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true", help="skip stages whose checkpoint exists")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one of the scale's settings (for experiments; recorded in the report)")
     args = ap.parse_args()
-    sc = SCALES[args.scale]
+    sc = dict(SCALES[args.scale])
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        if k not in sc:
+            ap.error("--set: unknown setting %r (known: %s)" % (k, ", ".join(sorted(sc))))
+        sc[k] = type(sc[k])(v) if sc[k] is not None else int(v)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     MR.LIB.transformers.logging.set_verbosity_error()
@@ -712,7 +733,7 @@ def main():
     fewshot = [json.loads(l) for l in open(os.path.join(ROOT, "Models", "eval", "fewshot.jsonl"))]
     rep = evaluate(model, tok, ev, ev_cache, fewshot, sc["eval_max"], seeded(args.seed, 5))
     timings["export_eval"] = round(time.time() - t0, 1)
-    rep = OrderedDict([("seed", args.seed), ("scale", args.scale), ("params", n_params),
+    rep = OrderedDict([("seed", args.seed), ("scale", args.scale), ("settings", sc), ("params", n_params),
                        ("timings_s", timings), ("total_s", round(time.time() - t_all, 1))] + list(rep.items()))
     with open(os.path.join(args.out, "eval_report.json"), "w") as f:
         json.dump(rep, f, indent=1)

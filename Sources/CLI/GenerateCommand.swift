@@ -14,8 +14,7 @@ struct GenerateCommand: AsyncParsableCommand {
             scored by log-likelihood instead of generating.
             """)
 
-    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).")
-    var model: String
+    @OptionGroup var model: ModelOption
 
     @Option(help: "The prompt, with one <image> per media item.")
     var prompt: String
@@ -48,8 +47,8 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let session = try FlamingoSession(directory: URL(fileURLWithPath: model))
-            let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames) }
+            let session = try model.session()
+            let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: .commandLine) }
             let memory = try session.encode(items)
             if !option.isEmpty {
                 let scores = try session.score(prompt: prompt, options: option, media: items, memory: memory)

@@ -23,9 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     var stdout = false
 
     func run() async throws {
-        var limits = VideoReaderLimits()
-        limits.followSymbolicLinks = true  // explicit paths on the command line
-        let runner = try options.makeRunner(limits: limits)
+        let runner = try options.makeRunner(limits: .commandLine)
         var failures = 0
         var printed: [Sidecar] = []
         // Progress on a terminal; nothing extra when stderr is a file or a pipe.

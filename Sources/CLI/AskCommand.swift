@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Generation
+import VideoIO
+
+/// `flamingo ask VIDEO -q QUESTION ...`: short answers about one video.
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Answer questions about a video (or image), each with \"<image>Question: {q} Short answer:\".",
+        discussion: """
+            The video is read and encoded once for all questions. JSON output: \
+            [{"question": ..., "answer": ..., "logprob": ...}].
+            """)
+
+    @Argument(help: "A video or image file.")
+    var video: String
+
+    @Option(name: [.customShort("q"), .long], help: "A question (repeatable).")
+    var question: [String] = []
+
+    @OptionGroup var model: ModelOption
+    @OptionGroup var decoding: DecodingOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard !question.isEmpty else { throw ValidationError("give at least one question with -q") }
+        if let empty = question.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("empty question: \"\(empty)\"")
+        }
+    }
+
+    func run() async throws {
+        let session = try model.session()
+        do {
+            let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
+            var rows: [Answer] = []
+            for q in question {
+                let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options(maxTokens: 8))
+                rows.append(Answer(question: q, answer: result.text, logprob: result.logprob))
+            }
+            if json { print(try JSONOutput.encode(rows)) } else {
+                for row in rows { print(question.count == 1 ? row.answer : "\(row.question) \(row.answer)") }
+            }
+        } catch let error as any LocalizedError {
+            throw CLIError(error.errorDescription ?? "\(error)")
+        }
+    }
+
+    struct Answer: Encodable {
+        var question: String
+        var answer: String
+        var logprob: Double
+    }
+}

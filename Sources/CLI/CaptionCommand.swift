@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Generation
+import VideoIO
+
+/// `flamingo caption VIDEO`: one sentence describing the video.
+struct CaptionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caption",
+        abstract: "Caption a video (or image) with the prompt \"<image>Caption:\".",
+        discussion: "JSON output: {\"caption\": ..., \"logprob\": ...} (summed log-probability of the caption's tokens).")
+
+    @Argument(help: "A video or image file.")
+    var video: String
+
+    @OptionGroup var model: ModelOption
+    @OptionGroup var decoding: DecodingOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        let session = try model.session()
+        do {
+            let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
+            let result = try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options(maxTokens: 48))
+            if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {
+                print(result.text)
+            }
+        } catch let error as any LocalizedError {
+            throw CLIError(error.errorDescription ?? "\(error)")
+        }
+    }
+}
+
+struct CaptionResult: Encodable {
+    var caption: String
+    var logprob: Double
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import Generation
+
+/// `--model DIR`, defaulting to the shipped model (Models/shapes-v1).
+struct ModelOption: ParsableArguments {
+    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json); default: the shipped model.")
+    var model: String?
+
+    var directory: URL {
+        get throws {
+            if let model { return URL(fileURLWithPath: model) }
+            guard let url = ResourceLocator.defaultModel else {
+                throw CLIError("the default model (Models/\(ResourceLocator.defaultModelName)) is not installed; pass --model DIR")
+            }
+            return url
+        }
+    }
+
+    func session() throws -> FlamingoSession {
+        do { return try FlamingoSession(directory: try directory) } catch let error as any LocalizedError {
+            throw CLIError(error.errorDescription ?? "\(error)")
+        }
+    }
+}
