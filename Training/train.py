@@ -73,10 +73,10 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 fl_steps=900, fl_batch=32, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, eval_max=None, eval_every=0),
+                 fl_steps=900, fl_batch=32, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
-                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, eval_max=120, eval_every=0),
+                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=120, eval_every=0),
 }
 MIX = (("caption", 0.20), ("question", 0.40), ("fewshot_answer", 0.25), ("fewshot_question", 0.15))
 
@@ -529,6 +529,9 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
             gates = [round(math.tanh(m.attn_gate.item()), 3) for m in model.lang_encoder.gated_cross_attn_layers
                      if m is not None]
             log(state, "flamingo step %d/%d loss %.4f tanh(attn_gate) %s" % (step, steps, loss.item(), gates))
+        if "probe" in state and (step + 1) % max(1, steps // 5) == 0:
+            log(state, "probe (diagnostic only, not used for selection): %s" % probe(model, tok, *state["probe"]))
+            model.perceiver.train()
     state["final_loss"] = loss.item()
     return {"perceiver": model.perceiver.state_dict(),
             "xattn": model.lang_encoder.gated_cross_attn_layers.state_dict(),
@@ -571,6 +574,23 @@ def greedy(model, tok, cache, off, jobs, max_new, batch=64):
                 break
         outs += [tok.dec(g) for g in gen]
     return outs
+
+
+@torch.no_grad()
+def probe(model, tok, ev, ev_cache, n=48):
+    """Greedy accuracy on the first n eval clips' balanced questions and captions, to watch training."""
+    model.eval()
+    cache, off = ev_cache
+    labels = ev["labels"][:n]
+    jobs, ans = [], []
+    for c, lab in enumerate(labels):
+        qmap = {q["question"]: q for q in lab["qa"]}
+        for q in lab["qa_balanced"]:
+            jobs.append(([c], world.question_prompt(q))); ans.append(qmap[q]["answer"])
+    qa = np.mean([world.score(p, a) for p, a in zip(greedy(model, tok, cache, off, jobs, 4), ans)])
+    caps = greedy(model, tok, cache, off, [([c], world.CAPTION_PROMPT) for c in range(len(labels))], 24)
+    cap = np.mean([world.score(p, lab["caption"]) for p, lab in zip(caps, labels)])
+    return "qa %.3f (n=%d), captions %.3f (n=%d)" % (qa, len(jobs), cap, len(labels))
 
 
 def evaluate(model, tok, ev, ev_cache, fewshot, eval_max, rng):
@@ -641,12 +661,21 @@ def evaluate(model, tok, ev, ev_cache, fewshot, eval_max, rng):
     return rep
 
 
-def export(model, tok_path, out_dir):
+def export(model, tok_path, out_dir, dtype):
+    """The engine's model directory; weights stored as `dtype` ("f16" halves the file; the engine widens
+    them to float32 on load). <out>/model-f32 keeps the float32 export for comparison."""
     from safetensors.torch import save_file
     os.makedirs(out_dir, exist_ok=True)
     MR.write_json(os.path.join(out_dir, "config.json"), MR.engine_config(variant()))
     shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
     sd = MR.canonical_state_dict(model)
+    if dtype == "f16":
+        f32 = out_dir.rstrip("/") + "-f32"
+        os.makedirs(f32, exist_ok=True)
+        for name in ("config.json", "tokenizer.json"):
+            shutil.copyfile(os.path.join(out_dir, name), os.path.join(f32, name))
+        save_file(sd, os.path.join(f32, "model.safetensors"), metadata={"format": "pt"})
+        sd = OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in sd.items())
     save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
     with open(os.path.join(out_dir, "keys.txt"), "w") as f:
         for k, t in sd.items():
@@ -719,6 +748,7 @@ def main():
 
     def fl(a, s, st):
         st["train"] = train
+        st["probe"] = (ev, ev_cache)
         return stage_flamingo(a, s, st, tok, model, train_cache)
     ck_f = run_stage("flamingo", fl)
     model.perceiver.load_state_dict(ck_f["perceiver"])
@@ -729,7 +759,7 @@ def main():
 
     t0 = time.time()
     model_dir = os.path.join(args.out, "model")
-    n_params = export(model, paths["tokenizer"], model_dir)
+    n_params = export(model, paths["tokenizer"], model_dir, sc["export_dtype"])
     fewshot = [json.loads(l) for l in open(os.path.join(ROOT, "Models", "eval", "fewshot.jsonl"))]
     rep = evaluate(model, tok, ev, ev_cache, fewshot, sc["eval_max"], seeded(args.seed, 5))
     timings["export_eval"] = round(time.time() - t0, 1)
