@@ -11,6 +11,8 @@ public enum WeightError: Error, LocalizedError, Equatable, Sendable {
     case wrongShape(key: String, expected: [Int], actual: [Int])
     case unknownTensors(keys: [String])
     case duplicateTensor(key: String, paths: [String])
+    /// A PyTorch checkpoint (`torch.save` zip + pickle) that cannot be read safely.
+    case malformedCheckpoint(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -23,6 +25,7 @@ public enum WeightError: Error, LocalizedError, Equatable, Sendable {
         case let .unknownTensors(keys):
             "\(keys.count) unknown tensor(s) in the checkpoint: " + keys.prefix(10).joined(separator: ", ") + (keys.count > 10 ? ", ..." : "")
         case let .duplicateTensor(key, paths): "tensor '\(key)' appears in more than one shard: \(paths.joined(separator: ", "))"
+        case let .malformedCheckpoint(path, reason): "\(path): not a readable PyTorch checkpoint: \(reason)"
         }
     }
 }
