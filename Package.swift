@@ -55,6 +55,10 @@ let package = Package(
             dependencies: ["Generation", "Model", "VideoIO", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
         .target(
+            name: "Conversion",
+            dependencies: ["Model", "Weights"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "Evaluation",
             dependencies: ["Generation", "Model"],
             swiftSettings: swiftSettings),
@@ -66,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "VideoIO", "Model", "Generation", "Tensor", "Pipeline", "Daemon", "Evaluation",
+                "VideoIO", "Model", "Generation", "Tensor", "Pipeline", "Daemon", "Evaluation", "Conversion",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +83,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelTests",
-            dependencies: ["Model", "Tensor", "Weights", "Generation"],
+            dependencies: ["Model", "Tensor", "Weights", "Generation", "Conversion"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TokenizerTests",

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Writes float tensors to a `.safetensors` file as F32, F16 or BF16 (round to
+/// nearest even), keys sorted, data 8-byte aligned as the format requires.
+/// Written to a temporary name in the same directory, then renamed.
+public enum SafetensorsWriter {
+    public enum DType: String, Sendable, CaseIterable {
+        case f32 = "F32", f16 = "F16", bf16 = "BF16"
+
+        var size: Int { self == .f32 ? 4 : 2 }
+    }
+
+    public struct Tensor: Sendable {
+        public var shape: [Int]
+        public var values: [Float]
+
+        public init(shape: [Int], values: [Float]) {
+            self.shape = shape
+            self.values = values
+        }
+    }
+
+    public static func write(_ tensors: [String: Tensor], dtype: DType, metadata: [String: String] = [:], to url: URL) throws {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        let sorted = tensors.sorted { $0.key < $1.key }
+        for (key, t) in sorted {
+            precondition(t.shape.reduce(1, *) == t.values.count, "tensor \(key): shape \(t.shape) has \(t.shape.reduce(1, *)) elements, values \(t.values.count)")
+            let bytes = t.values.count * dtype.size
+            header[key] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: temporary)
+        do {
+            var length = UInt64(json.count).littleEndian
+            try handle.write(contentsOf: Data(bytes: &length, count: 8))
+            try handle.write(contentsOf: json)
+            for (_, t) in sorted {
+                let values = t.values
+                var out = Data(count: values.count * dtype.size)
+                out.withUnsafeMutableBytes { raw in
+                    switch dtype {
+                    case .f32:
+                        values.withUnsafeBytes { raw.copyMemory(from: $0) }
+                    case .f16:
+                        for (i, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    case .bf16:
+                        for (i, v) in values.enumerated() { raw.storeBytes(of: bfloat16(v).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    }
+                }
+                try handle.write(contentsOf: out)
+            }
+            try handle.synchronize()
+            try handle.close()
+            if rename(temporary.path, url.path) != 0 { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    /// float32 -> bfloat16 bits, round to nearest even (NaN stays NaN).
+    static func bfloat16(_ v: Float) -> UInt16 {
+        let bits = v.bitPattern
+        if v.isNaN { return UInt16(bits >> 16) | 0x40 }
+        let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
+        return UInt16(rounded >> 16)
+    }
+}
