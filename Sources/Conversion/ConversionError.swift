@@ -15,7 +15,7 @@ public enum ConversionError: Error, LocalizedError, Sendable {
         case let .missingFile(path, what): "\(path): \(what) not found"
         case let .badConfig(path, reason): "\(path): \(reason)"
         case let .unsupportedLanguageModel(path, type):
-            "\(path): language model type '\(type)' is not supported yet (supported: mosaic_gpt, i.e. MPT-1B as in OpenFlamingo-3B)"
+            "\(path): language model type '\(type)' is not supported (supported: mosaic_gpt = MPT-1B, mpt = MPT-7B, gpt_neox = RedPajama-INCITE)"
         case let .missingTensor(source, key): "\(source): missing tensor '\(key)'"
         case let .mismatch(key, reason): "tensor '\(key)': \(reason)"
         case let .unexpectedTensors(source, keys):

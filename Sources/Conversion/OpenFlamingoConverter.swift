@@ -38,6 +38,11 @@ public struct OpenFlamingoConverter {
         public var addedTokens: [String: Int]
     }
 
+    /// Non-parameter tensors the engine recomputes: causal masks, ALiBi biases, rotary frequencies.
+    static func isBuffer(_ key: String) -> Bool {
+        [".attention.bias", ".attention.masked_bias", "rotary_emb.inv_freq", ".attn_bias"].contains { key.hasSuffix($0) }
+    }
+
     public func convert(to out: URL) throws -> Summary {
         let lmDir = URL(fileURLWithPath: languageModel)
         let lmConfig = try LanguageModelConfig(url: lmDir.appendingPathComponent("config.json"))
@@ -49,25 +54,34 @@ public struct OpenFlamingoConverter {
         var tensors: [String: TensorSource.Item] = [:]
         for (key, t) in vis.tensors { tensors["vision_encoder.\(key)"] = .init(shape: t.shape, load: t.load) }
 
-        // LM: transformer.blocks.{i}.X -> lang_encoder.transformer.blocks.{i}.decoder_layer.X; others prefixed.
+        // LM: <root>.<layers>.{i}.X -> lang_encoder.<root>.<layers>.{i}.decoder_layer.X; others prefixed.
+        let layerPrefix = "\(lmConfig.root).\(lmConfig.layers)."
+        let known = Set([lmConfig.inputEmbedding, lmConfig.finalNorm + ".weight", lmConfig.finalNorm + ".bias"] + [lmConfig.outputHead].compactMap { $0 })
         for (key, item) in lm.items {
-            let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count > 3, parts[0] == "transformer", parts[1] == "blocks" {
-                tensors["lang_encoder.transformer.blocks.\(parts[2]).decoder_layer.\(parts[3...].joined(separator: "."))"] = item
-            } else if ["transformer.wte.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"].contains(key) {
+            if key.hasPrefix(layerPrefix) {
+                let rest = key.dropFirst(layerPrefix.count)
+                guard let dot = rest.firstIndex(of: ".") else { throw ConversionError.unexpectedTensors(source: languageModel, keys: [key]) }
+                if Self.isBuffer(key) { continue }
+                tensors["lang_encoder.\(layerPrefix)\(rest[..<dot]).decoder_layer\(rest[dot...])"] = item
+            } else if known.contains(key) {
                 tensors["lang_encoder.\(key)"] = item
-            } else if key.hasSuffix(".attn_bias") || key.hasSuffix("rotary_emb.inv_freq") || key == "lm_head.weight" {
-                continue  // buffers; MosaicGPT ties its head to wte
+            } else if key == "lm_head.weight" && lmConfig.tieWordEmbeddings {
+                continue  // tied to the input embeddings
             } else {
                 throw ConversionError.unexpectedTensors(source: languageModel, keys: [key])
             }
         }
         // checkpoint.pt supersedes: perceiver, gated cross-attention, resized embeddings.
+        let embeddings = Set(["lang_encoder.\(lmConfig.inputEmbedding)"] + [lmConfig.outputHead].compactMap { $0.map { "lang_encoder.\($0)" } })
         var unexpected: [String] = []
         for (key, item) in ck.items {
-            if key.hasPrefix("perceiver.") || key.contains(".gated_cross_attn_layer.") || key == "lang_encoder.transformer.wte.weight" {
+            if Self.isBuffer(key) {
+                continue  // state_dict() keeps buffers, and filter_state_dict_to_trainable only drops parameters
+            } else if key.hasPrefix("perceiver.") || key.contains(".gated_cross_attn_layer.") || embeddings.contains(key) {
                 tensors[key] = item
-            } else if key.hasPrefix("vision_encoder.") || key.contains(".decoder_layer.") || key.hasPrefix("lang_encoder.transformer.") {
+            } else if key == "lang_encoder.lm_head.weight" && lmConfig.tieWordEmbeddings {
+                continue  // the tied head, saved beside wte by state_dict()
+            } else if key.hasPrefix("vision_encoder.") || key.contains(".decoder_layer.") || key.hasPrefix("lang_encoder.\(lmConfig.root).") {
                 tensors[key] = item  // a full model state dict: these supersede the separate files
             } else {
                 unexpected.append(key)
@@ -83,12 +97,16 @@ public struct OpenFlamingoConverter {
         guard latents[1] == vis.width else {
             throw ConversionError.mismatch(key: "perceiver.latents", reason: "width \(latents[1]) does not match the vision encoder's \(vis.width) (\(vision))")
         }
-        guard let wte = tensors["lang_encoder.transformer.wte.weight"]?.shape, wte.count == 2, wte[1] == d else {
-            throw ConversionError.mismatch(key: "lang_encoder.transformer.wte.weight", reason: "expected (vocab, \(d))")
+        let wteKey = "lang_encoder.\(lmConfig.inputEmbedding)"
+        guard let wte = tensors[wteKey]?.shape, wte.count == 2, wte[1] == d else {
+            throw ConversionError.mismatch(key: wteKey, reason: "expected (vocab, \(d)), got \(tensors[wteKey]?.shape ?? [])")
+        }
+        if let head = lmConfig.outputHead.map({ "lang_encoder.\($0)" }), tensors[head]?.shape != wte {
+            throw ConversionError.mismatch(key: head, reason: "shape \(tensors[head]?.shape ?? []) differs from the input embeddings' \(wte)")
         }
         let added = try tokenizer.addFlamingoTokens()
         guard tokenizer.count == wte[0] else {
-            throw ConversionError.mismatch(key: "lang_encoder.transformer.wte.weight",
+            throw ConversionError.mismatch(key: wteKey,
                                            reason: "has \(wte[0]) rows but the tokenizer with <|endofchunk|>, <image> and pad has \(tokenizer.count) tokens")
         }
         var depth = 0
@@ -97,17 +115,18 @@ public struct OpenFlamingoConverter {
               toQ[0] % dimHead == 0 else {
             throw ConversionError.mismatch(key: "perceiver.layers.0.0.to_q.weight", reason: "missing, or not a multiple of \(dimHead) heads wide")
         }
-        let crossLayers = (0..<lmConfig.nLayers).filter { tensors["lang_encoder.transformer.blocks.\($0).gated_cross_attn_layer.attn_gate"] != nil }
+        let crossPrefix = "lang_encoder.\(layerPrefix)"
+        let crossLayers = (0..<lmConfig.nLayers).filter { tensors["\(crossPrefix)\($0).gated_cross_attn_layer.attn_gate"] != nil }
         guard let first = crossLayers.first else {
-            throw ConversionError.missingTensor(source: checkpoint, key: "lang_encoder.transformer.blocks.*.gated_cross_attn_layer.attn_gate")
+            throw ConversionError.missingTensor(source: checkpoint, key: "\(crossPrefix)*.gated_cross_attn_layer.attn_gate")
         }
         let every = first + 1
         guard crossLayers == (0..<lmConfig.nLayers).filter({ ($0 + 1) % every == 0 }) else {
-            throw ConversionError.mismatch(key: "lang_encoder.transformer.blocks.*.gated_cross_attn_layer",
+            throw ConversionError.mismatch(key: "\(crossPrefix)*.gated_cross_attn_layer",
                                            reason: "cross-attention at layers \(crossLayers) is not every \(every)-th layer")
         }
-        let xq = tensors["lang_encoder.transformer.blocks.\(first).gated_cross_attn_layer.attn.to_q.weight"]?.shape ?? []
-        let xff = tensors["lang_encoder.transformer.blocks.\(first).gated_cross_attn_layer.ff.1.weight"]?.shape ?? []
+        let xq = tensors["\(crossPrefix)\(first).gated_cross_attn_layer.attn.to_q.weight"]?.shape ?? []
+        let xff = tensors["\(crossPrefix)\(first).gated_cross_attn_layer.ff.1.weight"]?.shape ?? []
         guard xq.count == 2, xq[0] % dimHead == 0, xff.count == 2 else {
             throw ConversionError.mismatch(key: "gated_cross_attn_layer.attn.to_q.weight", reason: "missing or not a multiple of \(dimHead) wide")
         }
@@ -124,11 +143,7 @@ public struct OpenFlamingoConverter {
                           "max_num_media": tensors["perceiver.media_time_embs"]?.shape.first ?? NSNull()],
             "cross_attention": ["every_n_layers": every, "heads": xq[0] / dimHead, "dim_head": dimHead, "ff_mult": xff[0] / d,
                                 "only_attend_immediate_media": true],
-            "language_model": ["architecture": "mosaic_gpt", "vocab_size": wte[0], "d_model": d, "n_heads": lmConfig.nHeads,
-                               "n_layers": lmConfig.nLayers, "expansion_ratio": lmConfig.expansionRatio,
-                               "max_seq_len": maxSeqLen ?? lmConfig.maxSeqLen, "alibi": lmConfig.alibi,
-                               "alibi_bias_max": lmConfig.alibiBiasMax, "attn_qk_ln": lmConfig.attnQkLn, "no_bias": lmConfig.noBias,
-                               "layer_norm_eps": lmConfig.layerNormEps, "tie_word_embeddings": true],
+            "language_model": lmConfig.engineConfig(vocabSize: wte[0], maxSeqLen: maxSeqLen),
             "special_tokens": ["media": added.media, "end_of_chunk": added.endOfChunk, "pad": added.pad, "eos": tokenizer.eos ?? 0],
             "preprocessing": ["image_size": vis.imageSize, "mean": [0.48145466, 0.4578275, 0.40821073],
                               "std": [0.26862954, 0.26130258, 0.27577711]],

@@ -72,7 +72,7 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
     }
 
     public struct LanguageModel: Codable, Sendable, Equatable {
-        /// "mosaic_gpt" (MPT-1B layout).
+        /// "mosaic_gpt" (MPT-1B), "mpt" (MPT-7B, llm-foundry names) or "gpt_neox" (RedPajama-INCITE).
         public var architecture: String
         public var vocabSize: Int
         public var dModel: Int
@@ -86,12 +86,17 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
         public var noBias: Bool
         public var layerNormEps: Float
         public var tieWordEmbeddings: Bool
+        /// gpt_neox: fraction of each head's dims that get rotary embeddings, their base, and the residual form.
+        public var rotaryPct: Double?
+        public var rotaryEmbBase: Double?
+        public var useParallelResidual: Bool?
 
         enum CodingKeys: String, CodingKey {
             case architecture, vocabSize = "vocab_size", dModel = "d_model", nHeads = "n_heads", nLayers = "n_layers"
             case expansionRatio = "expansion_ratio", maxSeqLen = "max_seq_len", alibi, alibiBiasMax = "alibi_bias_max"
             case attnQkLn = "attn_qk_ln", noBias = "no_bias", layerNormEps = "layer_norm_eps"
             case tieWordEmbeddings = "tie_word_embeddings"
+            case rotaryPct = "rotary_pct", rotaryEmbBase = "rotary_emb_base", useParallelResidual = "use_parallel_residual"
         }
 
         public var headDim: Int { dModel / nHeads }
@@ -163,12 +168,21 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
         try check((resampler.maxNumFrames ?? 1) >= 1 && (resampler.maxNumMedia ?? 1) >= 1, "resampler max_num_frames/max_num_media must be >= 1 or null")
         try check(crossAttention.everyNLayers >= 1 && crossAttention.heads >= 1 && crossAttention.dimHead >= 1 && crossAttention.ffMult >= 1,
                   "cross_attention sizes must be positive")
-        try check(languageModel.architecture == "mosaic_gpt", "language_model.architecture '\(languageModel.architecture)' is not supported (mosaic_gpt is)")
+        let lm = languageModel
+        try check(["mosaic_gpt", "mpt", "gpt_neox"].contains(lm.architecture),
+                  "language_model.architecture '\(lm.architecture)' is not supported (mosaic_gpt, mpt, gpt_neox are)")
         try check(languageModel.dModel > 0 && languageModel.nHeads > 0 && languageModel.dModel % languageModel.nHeads == 0,
                   "language_model.d_model must be divisible by n_heads")
         try check(languageModel.nLayers >= 1 && languageModel.vocabSize >= 1 && languageModel.maxSeqLen >= 1 && languageModel.expansionRatio >= 1,
                   "language_model sizes must be positive")
-        try check(languageModel.tieWordEmbeddings, "mosaic_gpt ties its output head to wte; tie_word_embeddings must be true")
+        if lm.architecture == "gpt_neox" {
+            try check(!lm.alibi && !lm.attnQkLn && !lm.noBias, "gpt_neox uses rotary embeddings and biases: alibi, attn_qk_ln and no_bias must be false")
+            try check((0...1).contains(lm.rotaryPct ?? 1) && (lm.rotaryEmbBase ?? 10000) > 0, "rotary_pct must be in [0, 1] and rotary_emb_base positive")
+            try check(Int(Double(lm.headDim) * (lm.rotaryPct ?? 1)) % 2 == 0, "rotary dims per head must be even")
+        } else {
+            try check(lm.tieWordEmbeddings, "\(lm.architecture) ties its output head to wte; tie_word_embeddings must be true")
+            try check(lm.architecture == "mosaic_gpt" || !lm.attnQkLn, "mpt (MPT-7B) has no QK LayerNorm; attn_qk_ln must be false")
+        }
         for (name, id) in [("media", specialTokens.media), ("end_of_chunk", specialTokens.endOfChunk),
                            ("pad", specialTokens.pad), ("eos", specialTokens.eos)] {
             try check((0..<languageModel.vocabSize).contains(id), "special_tokens.\(name) \(id) is outside the vocabulary (\(languageModel.vocabSize))")

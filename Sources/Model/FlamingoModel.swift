@@ -4,15 +4,18 @@ import Weights
 
 /// A Flamingo model loaded from a model directory (config.json +
 /// model.safetensors with OpenFlamingo's canonical tensor names): frozen
-/// vision encoder, Perceiver Resampler, and a MosaicGPT decoder with gated
-/// cross-attention blocks before every `every_n_layers`-th block.
+/// vision encoder, Perceiver Resampler, and a decoder language model
+/// (MosaicGPT, MPT or GPT-NeoX) with gated cross-attention blocks before every
+/// `every_n_layers`-th block.
 public final class FlamingoModel: Sendable {
     public let configuration: FlamingoConfiguration
     public let vision: VisionEncoder
     public let resampler: PerceiverResampler
-    /// (vocab, d); also the output head (tied).
+    /// (vocab, d): the input embeddings.
     let wte: [Float]
-    let blocks: [MosaicGPTBlock]
+    /// (vocab, d): the output head; nil when tied to `wte`.
+    let head: [Float]?
+    let blocks: [any DecoderBlock]
     /// One per LM block, nil where the block has no cross-attention before it.
     let crossAttention: [GatedCrossAttentionBlock?]
     let lnF: LayerNorm
@@ -34,12 +37,19 @@ public final class FlamingoModel: Sendable {
         vision = try VisionEncoder(store, config: c.vision)
         resampler = try PerceiverResampler(store, config: c.resampler, width: c.vision.width)
         let lm = c.languageModel, d = lm.dModel
-        wte = try store.take("lang_encoder.transformer.wte.weight", shape: [lm.vocabSize, d])
-        var blocks: [MosaicGPTBlock] = []
+        // OpenFlamingo's names: the HF model's own keys under lang_encoder., each decoder layer
+        // wrapped as <layers>.{i}.decoder_layer with <layers>.{i}.gated_cross_attn_layer beside it.
+        let neox = lm.architecture == "gpt_neox"
+        let root = neox ? "lang_encoder.gpt_neox" : "lang_encoder.transformer"
+        wte = try store.take(neox ? "\(root).embed_in.weight" : "\(root).wte.weight", shape: [lm.vocabSize, d])
+        head = lm.tieWordEmbeddings ? nil : try store.take(neox ? "lang_encoder.embed_out.weight" : "lang_encoder.lm_head.weight",
+                                                             shape: [lm.vocabSize, d])
+        var blocks: [any DecoderBlock] = []
         var cross: [GatedCrossAttentionBlock?] = []
         for i in 0..<lm.nLayers {
-            let prefix = "lang_encoder.transformer.blocks.\(i)"
-            blocks.append(try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm))
+            let prefix = neox ? "\(root).layers.\(i)" : "\(root).blocks.\(i)"
+            blocks.append(neox ? try GPTNeoXBlock(store, "\(prefix).decoder_layer", config: lm)
+                               : try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm))
             cross.append(c.hasCrossAttention(beforeLayer: i)
                 ? try GatedCrossAttentionBlock(store, "\(prefix).gated_cross_attn_layer", width: d,
                                                visionWidth: c.vision.width, config: c.crossAttention)
@@ -47,21 +57,23 @@ public final class FlamingoModel: Sendable {
         }
         self.blocks = blocks
         crossAttention = cross
-        lnF = try LayerNorm(store, "lang_encoder.transformer.ln_f", width: d, bias: !lm.noBias, eps: lm.layerNormEps)
+        let final = switch lm.architecture {
+        case "gpt_neox": "\(root).final_layer_norm"
+        case "mpt": "\(root).norm_f"
+        default: "\(root).ln_f"
+        }
+        lnF = try LayerNorm(store, final, width: d, bias: neox || !lm.noBias, eps: lm.layerNormEps)
     }
 
     /// Parameters of the language model (blocks, cross-attention, embeddings, final norm):
     /// what one decode step streams from memory.
     public var languageModelParameterCount: Int {
-        let blockParameters = blocks.reduce(0) { total, b in
-            total + [b.ln1.weight, b.wqkv.weight, b.qLn?.weight ?? [], b.kLn?.weight ?? [], b.outProj.weight,
-                     b.ln2.weight, b.up.weight, b.down.weight].reduce(0) { $0 + $1.count }
-        }
+        let blockParameters = blocks.reduce(0) { $0 + $1.parameterCount }
         let crossParameters = crossAttention.compactMap { $0 }.reduce(0) { total, x in
             total + x.toQ.weight.count + x.toKV.weight.count + x.toOut.weight.count + x.feedForward.up.weight.count
                 + x.feedForward.down.weight.count
         }
-        return blockParameters + crossParameters + wte.count + lnF.weight.count
+        return blockParameters + crossParameters + wte.count + (head?.count ?? 0) + lnF.weight.count
     }
 
     // MARK: - Media
@@ -154,7 +166,7 @@ public final class FlamingoModel: Sendable {
         var last = allLogits ? x : Array(x[((s - 1) * d)..<(s * d)])
         last.withUnsafeMutableBufferPointer { lnF.apply($0.baseAddress!, rows: rows) }
         if captureHidden { output.final = allLogits ? last : nil }
-        output.logits = Linear(weight: wte, bias: nil, inFeatures: d, outFeatures: lm.vocabSize)(last, rows: rows)
+        output.logits = Linear(weight: head ?? wte, bias: nil, inFeatures: d, outFeatures: lm.vocabSize)(last, rows: rows)
         return output
     }
 }

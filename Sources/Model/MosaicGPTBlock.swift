@@ -8,7 +8,10 @@ import Weights
 /// full width before the head split, scale 1/sqrt(head_dim), causal mask and
 /// ALiBi bias slope_h · (j - i) with slope_h = 2^(-h · alibi_bias_max / n_heads)
 /// (ref: mosaic_gpt.py `build_alibi_bias`, `MultiheadAttention`; OPENFLAMINGO.md §11).
-struct MosaicGPTBlock: Sendable {
+/// With architecture "mpt" (MPT-7B, llm-foundry / transformers `MptBlock` names:
+/// norm_1, norm_2, ffn.up_proj, ffn.down_proj; no QK-LayerNorm) the slopes follow
+/// `build_mpt_alibi_tensor`, which interleaves them when n_heads is not a power of 2.
+struct MosaicGPTBlock: DecoderBlock {
     let ln1: LayerNorm
     let wqkv: Linear
     let qLn: LayerNorm?
@@ -22,17 +25,30 @@ struct MosaicGPTBlock: Sendable {
 
     init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel) throws(WeightError) {
         let d = c.dModel, bias = !c.noBias, eps = c.layerNormEps
-        ln1 = try LayerNorm(store, "\(prefix).ln_1", width: d, bias: bias, eps: eps)
+        let mpt = c.architecture == "mpt"
+        ln1 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_1" : "ln_1")", width: d, bias: bias, eps: eps)
         wqkv = try Linear(store, "\(prefix).attn.Wqkv", in: d, out: 3 * d, bias: bias)
         qLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.q_ln", width: d, bias: bias, eps: eps) : nil
         kLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.k_ln", width: d, bias: bias, eps: eps) : nil
         outProj = try Linear(store, "\(prefix).attn.out_proj", in: d, out: d, bias: bias)
-        ln2 = try LayerNorm(store, "\(prefix).ln_2", width: d, bias: bias, eps: eps)
-        up = try Linear(store, "\(prefix).mlp.mlp_up", in: d, out: c.expansionRatio * d, bias: bias)
-        down = try Linear(store, "\(prefix).mlp.mlp_down", in: c.expansionRatio * d, out: d, bias: bias)
+        ln2 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_2" : "ln_2")", width: d, bias: bias, eps: eps)
+        up = try Linear(store, "\(prefix).\(mpt ? "ffn.up_proj" : "mlp.mlp_up")", in: d, out: c.expansionRatio * d, bias: bias)
+        down = try Linear(store, "\(prefix).\(mpt ? "ffn.down_proj" : "mlp.mlp_down")", in: c.expansionRatio * d, out: d, bias: bias)
         heads = c.nHeads
-        slopes = c.alibi ? (1...c.nHeads).map { h in Float(1 / pow(2, Double(h) * c.alibiBiasMax / Double(c.nHeads))) }
-            : [Float](repeating: 0, count: c.nHeads)
+        if !c.alibi {
+            slopes = [Float](repeating: 0, count: c.nHeads)
+        } else if mpt {
+            let n = c.nHeads, p2 = 1 << Int(ceil(log2(Double(n))))
+            let all = (1...p2).map { h in Float(1 / pow(2, Double(h) * c.alibiBiasMax / Double(p2))) }
+            slopes = p2 == n ? all : Array((stride(from: 1, to: p2, by: 2).map { all[$0] } + stride(from: 0, to: p2, by: 2).map { all[$0] }).prefix(n))
+        } else {
+            slopes = (1...c.nHeads).map { h in Float(1 / pow(2, Double(h) * c.alibiBiasMax / Double(c.nHeads))) }
+        }
+    }
+
+    var parameterCount: Int {
+        [ln1.weight, wqkv.weight, qLn?.weight ?? [], kLn?.weight ?? [], outProj.weight, ln2.weight, up.weight, down.weight]
+            .reduce(0) { $0 + $1.count }
     }
 
     /// x: (S, d) for positions cache.length ..< cache.length + S; appends this

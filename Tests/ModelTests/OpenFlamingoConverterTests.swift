@@ -94,13 +94,13 @@ final class OpenFlamingoConverterTests: XCTestCase {
             XCTAssertTrue(error.localizedDescription.contains("visual."), error.localizedDescription)
         }
         // A language model type the engine does not serve yet.
-        let lm = out.appendingPathComponent("neox")
+        let lm = out.appendingPathComponent("llama")
         try FileManager.default.createDirectory(at: lm, withIntermediateDirectories: true)
-        try Data(#"{"model_type": "gpt_neox"}"#.utf8).write(to: lm.appendingPathComponent("config.json"))
-        var neox = converter(checkpoint: "checkpoint.pt", vision: "open_clip.pt")
-        neox.languageModel = lm.path
-        XCTAssertThrowsError(try neox.convert(to: out.appendingPathComponent("x"))) { error in
-            XCTAssertTrue(error.localizedDescription.contains("'gpt_neox' is not supported yet"), error.localizedDescription)
+        try Data(#"{"model_type": "llama"}"#.utf8).write(to: lm.appendingPathComponent("config.json"))
+        var llama = converter(checkpoint: "checkpoint.pt", vision: "open_clip.pt")
+        llama.languageModel = lm.path
+        XCTAssertThrowsError(try llama.convert(to: out.appendingPathComponent("x"))) { error in
+            XCTAssertTrue(error.localizedDescription.contains("'llama' is not supported"), error.localizedDescription)
         }
     }
 }
