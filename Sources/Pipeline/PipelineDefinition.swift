@@ -21,6 +21,16 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         public var maxFrames: Int?
         /// Caption each segment of this many seconds (long videos); nil: one caption.
         public var segmentSeconds: Double?
+        /// How the sampled frames reach the model.
+        public var media: Media = .video
+
+        public enum Media: String, Sendable, Equatable, Codable {
+            /// All frames as one media item (one `<image>`), with the model's temporal embeddings when it has them.
+            case video
+            /// Each frame its own `<image>`, as users of released OpenFlamingo checkpoints (no temporal
+            /// embeddings) do; text then attends to the last frame only (only_attend_immediate_media).
+            case frames
+        }
     }
 
     public struct Decoding: Sendable, Equatable, Codable {

@@ -53,10 +53,17 @@ public enum PipelineLoader {
             contentHash: contentHash ?? SHA256.hex(Data(text.utf8)), path: file)
 
         if let node = top["sampling"] {
-            let s = try y.mapping(node, "sampling", allowed: ["fps", "max_frames", "segment_seconds"])
+            let s = try y.mapping(node, "sampling", allowed: ["fps", "max_frames", "segment_seconds", "media"])
             if let n = s["fps"] { pipeline.sampling.fps = try y.double(n, "sampling.fps", in: 0.01...30) }
             if let n = s["max_frames"] { pipeline.sampling.maxFrames = try y.int(n, "sampling.max_frames", in: 1...256) }
             if let n = s["segment_seconds"] { pipeline.sampling.segmentSeconds = try y.double(n, "sampling.segment_seconds", in: 1...86_400) }
+            if let n = s["media"] {
+                let value = try y.string(n, "sampling.media")
+                guard let media = PipelineDefinition.Sampling.Media(rawValue: value) else {
+                    throw y.error(n, "sampling.media must be 'video' (one media item) or 'frames' (one <image> per frame), not '\(value)'")
+                }
+                pipeline.sampling.media = media
+            }
         }
         if let node = top["decoding"] {
             let d = try y.mapping(node, "decoding", allowed: ["beams", "max_tokens", "length_penalty"])

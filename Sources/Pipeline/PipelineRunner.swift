@@ -65,10 +65,9 @@ public final class PipelineRunner: @unchecked Sendable {
         progress?(String(format: "read %d frame(s) in %.2f s", sampled.frames.count, readDone.timeIntervalSince(start)))
         let config = PreprocessingConfig(mean: p.mean, std: p.std)
 
-        // The whole video as one media item (evenly spread frames when segmenting).
+        // The whole video as one media item, or one per frame (evenly spread frames when segmenting).
         let overall = Self.spread(Array(sampled.frames.indices), to: maxFrames)
-        let videoTokens = try session.model.encodeMedia(pixels: sampled.normalizedPixels(frames: overall, config),
-                                                        frames: overall.count)
+        let videoTokens = try encode(sampled.normalizedPixels(frames: overall, config), frames: overall.count)
         var encodeSeconds = Date().timeIntervalSince(readDone)
 
         var sidecar = Sidecar(
@@ -86,7 +85,7 @@ public final class PipelineRunner: @unchecked Sendable {
             switch task {
             case let .caption(prompt, examples):
                 let shots = try examples.map { ($0.media, "\(Self.marker)\(prompt) \($0.text)\(Self.endOfChunk)") }
-                sidecar.caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: videoTokens, options: options)
+                sidecar.caption = try generate(shots: shots, query: prompt, video: videoTokens, options: options)
                 if let segmentSeconds = segmenting {
                     sidecar.segments = try segments(sampled: sampled, config: config, length: segmentSeconds,
                                                     maxFrames: maxFrames, shots: shots, prompt: prompt, options: options,
@@ -98,14 +97,14 @@ public final class PipelineRunner: @unchecked Sendable {
                 }
                 var answers: [Sidecar.Answer] = []
                 for question in questions {
-                    let query = "\(Self.marker)\(template.replacingOccurrences(of: "{question}", with: question))"
+                    let query = template.replacingOccurrences(of: "{question}", with: question)
                     let result = try generate(shots: shots, query: query, video: videoTokens, options: options)
                     answers.append(.init(question: question, answer: result.text, logprob: result.logprob))
                 }
                 sidecar.answers = (sidecar.answers ?? []) + answers
             case let .classify(name, question, candidates, template):
-                let prompt = "\(Self.marker)\(template.replacingOccurrences(of: "{question}", with: question))"
-                let memory = session.model.mediaMemory([videoTokens])
+                let prompt = Self.markers(videoTokens.count) + template.replacingOccurrences(of: "{question}", with: question)
+                let memory = session.model.mediaMemory(videoTokens)
                 let scores = try session.score(prompt: prompt, options: candidates.map { " \($0)\(Self.endOfChunk)" },
                                                memory: memory)
                 let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
@@ -115,9 +114,9 @@ public final class PipelineRunner: @unchecked Sendable {
             case let .prompt(name, text, media, maxTokens):
                 var custom = options
                 if let maxTokens { custom.maxNewTokens = maxTokens }
-                let tokens = try media.map { try exampleTokens($0) } + [videoTokens]
+                let tokens = try media.map { try exampleTokens($0) } + videoTokens
                 let memory = session.model.mediaMemory(tokens)
-                let result = try session.generate(prompt: text, memory: memory, options: custom)
+                let result = try session.generate(prompt: Self.expandingLastMarker(text, to: videoTokens.count), memory: memory, options: custom)
                 sidecar.prompts = (sidecar.prompts ?? []) + [.init(name: name, text: result.text, logprob: result.logprob)]
             }
         }
@@ -127,11 +126,31 @@ public final class PipelineRunner: @unchecked Sendable {
         return sidecar
     }
 
-    /// Few-shot examples (media path, full text) then the query on the video.
-    private func generate(shots: [(String, String)], query: String, video: [Float], options: GenerationOptions) throws -> Sidecar.Generated {
-        let tokens = try shots.map { try exampleTokens($0.0) } + [video]
+    /// The video's media items: one, or one per frame (`sampling.media: frames`).
+    private func encode(_ pixels: [Float], frames: Int) throws -> [[Float]] {
+        guard pipeline.sampling.media == .frames, frames > 1 else {
+            return [try session.model.encodeMedia(pixels: pixels, frames: frames)]
+        }
+        let perFrame = pixels.count / frames
+        return try (0..<frames).map { f in
+            try session.model.encodeMedia(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
+        }
+    }
+
+    /// One `<image>` per media item of the video.
+    static func markers(_ count: Int) -> String { String(repeating: marker, count: count) }
+
+    /// A raw prompt whose last `<image>` stands for the video, with that marker repeated per media item.
+    static func expandingLastMarker(_ text: String, to count: Int) -> String {
+        guard count > 1, let range = text.range(of: marker, options: .backwards) else { return text }
+        return text.replacingCharacters(in: range, with: markers(count))
+    }
+
+    /// Few-shot examples (media path, full text) then the query (the text after the video's markers).
+    private func generate(shots: [(String, String)], query: String, video: [[Float]], options: GenerationOptions) throws -> Sidecar.Generated {
+        let tokens = try shots.map { try exampleTokens($0.0) } + video
         let memory = session.model.mediaMemory(tokens)
-        let prompt = shots.map(\.1).joined() + query
+        let prompt = shots.map(\.1).joined() + Self.markers(video.count) + query
         let result = try session.generate(prompt: prompt, memory: memory, options: options)
         return .init(text: Self.clean(result.text), logprob: result.logprob)
     }
@@ -148,10 +167,9 @@ public final class PipelineRunner: @unchecked Sendable {
             if !inside.isEmpty {
                 let chosen = Self.spread(inside, to: maxFrames)
                 let t0 = Date()
-                let tokens = try session.model.encodeMedia(pixels: sampled.normalizedPixels(frames: chosen, config),
-                                                           frames: chosen.count)
+                let tokens = try encode(sampled.normalizedPixels(frames: chosen, config), frames: chosen.count)
                 encodeSeconds += Date().timeIntervalSince(t0)
-                let caption = try generate(shots: shots, query: "\(Self.marker)\(prompt)", video: tokens, options: options)
+                let caption = try generate(shots: shots, query: prompt, video: tokens, options: options)
                 out.append(.init(startS: startTime, endS: endTime, caption: caption))
             }
             startTime = endTime

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import XCTest
 
 /// `flamingo run` writing sidecars: results that follow the published JSON
@@ -118,6 +119,30 @@ final class RunCommandTests: XCTestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
         XCTAssertEqual(try JSONSchemaValidator(contentsOf: schema).validate(json), [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: video + ".flamingo.json"))
+    }
+
+    /// `sampling.media: frames` (released OpenFlamingo checkpoints): one `<image>` per frame; the caption
+    /// equals the library's on that prompt and per-frame media items.
+    func testFramesAsSeparateMediaItems() throws {
+        let pipeline = "name: frames\nsampling:\n  max_frames: 3\n  media: frames\ndecoding:\n  beams: 1\n  max_tokens: 5\ntasks:\n  - caption: {}\n"
+        let file = dir.appendingPathComponent("frames.yaml")
+        try pipeline.write(to: file, atomically: true, encoding: .utf8)
+        let video = dir.appendingPathComponent("a.mp4").path
+        let result = try TinyModel.flamingo(["run", "--pipeline", file.path, "--model", model.path, "--stdout", video], scratch: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual((json["frames"] as? [Double])?.count, 3)
+        let caption = try XCTUnwrap((json["caption"] as? [String: Any])?["text"] as? String)
+
+        let session = try FlamingoSession(directory: model)
+        let item = try session.loadMedia(path: video, maxFrames: 3)
+        let perFrame = item.pixels.count / 3
+        let tokens = try (0..<3).map { f in
+            try session.model.encodeMedia(pixels: Array(item.pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
+        }
+        let expected = try session.generate(prompt: "<image><image><image>Caption:", memory: session.model.mediaMemory(tokens),
+                                            options: GenerationOptions(maxNewTokens: 5))
+        XCTAssertEqual(caption, expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     func testTheSchemaValidatorCatchesViolations() throws {

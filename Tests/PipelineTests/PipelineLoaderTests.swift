@@ -47,6 +47,7 @@ final class PipelineLoaderTests: XCTestCase {
         refuse("name: x\n", line: 1, containing: "needs 'tasks'")
         refuse("name: x\nsampling:\n  fps: fast\ntasks:\n  - caption: {}\n", line: 3, containing: "sampling.fps must be a number")
         refuse("name: x\ndecoding:\n  beams: 0\ntasks:\n  - caption: {}\n", line: 3, containing: "between 1 and 16")
+        refuse("name: x\nsampling:\n  media: clips\ntasks:\n  - caption: {}\n", line: 3, containing: "sampling.media must be 'video'")
         refuse("name: x\ntasks: []\n", line: 2, containing: "must not be empty")
         refuse("name: x\ntasks:\n  - summarize: {}\n", line: 3, containing: "unknown key 'summarize'")
         refuse("name: x\ntasks:\n  - classify:\n      name: c\n      question: q?\n      options: [yes]\n", line: 6, containing: "at least two")
