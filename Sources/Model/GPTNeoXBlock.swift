@@ -79,26 +79,7 @@ struct GPTNeoXBlock: DecoderBlock {
         }
         cache.keys[layer].replaceSubrange((past * d)..<((past + s) * d), with: k)
         cache.values[layer].replaceSubrange((past * d)..<((past + s) * d), with: v)
-        let total = past + s
-        var attended = [Float](repeating: 0, count: s * d)
-        q.withUnsafeBufferPointer { qp in
-            cache.keys[layer].withUnsafeBufferPointer { kp in
-                cache.values[layer].withUnsafeBufferPointer { vp in
-                    attended.withUnsafeMutableBufferPointer { op in
-                        Attention.compute(
-                            q: qp.baseAddress!, ldq: d, k: kp.baseAddress!, ldk: d, v: vp.baseAddress!, ldv: d,
-                            queries: s, keys: total, heads: heads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
-                            out: op.baseAddress!, ldo: d,
-                            adjust: { _, scores in
-                                for i in 0..<s {
-                                    let row = scores + i * total
-                                    for j in (past + i + 1)..<max(past + i + 1, total) { row[j] = -.infinity }
-                                }
-                            })
-                    }
-                }
-            }
-        }
+        let attended = CausalSelfAttention.attend(q: q, rows: s, layer: layer, past: past, cache: cache, heads: heads, slopes: nil)
         // The MLP reads x before the attention update (parallel) or after it (sequential).
         let mlpInput = parallelResidual ? x : nil
         x.withUnsafeMutableBufferPointer { xp in

@@ -71,29 +71,7 @@ struct MosaicGPTBlock: DecoderBlock {
             cache.keys[layer].replaceSubrange(((past + r) * d)..<((past + r + 1) * d), with: k[(r * d)..<((r + 1) * d)])
             cache.values[layer].replaceSubrange(((past + r) * d)..<((past + r + 1) * d), with: qkv[(r * 3 * d + 2 * d)..<(r * 3 * d + 3 * d)])
         }
-        let total = past + s
-        var attended = [Float](repeating: 0, count: s * d)
-        let slopes = self.slopes
-        q.withUnsafeBufferPointer { qp in
-            cache.keys[layer].withUnsafeBufferPointer { kp in
-                cache.values[layer].withUnsafeBufferPointer { vp in
-                    attended.withUnsafeMutableBufferPointer { op in
-                        Attention.compute(
-                            q: qp.baseAddress!, ldq: d, k: kp.baseAddress!, ldk: d, v: vp.baseAddress!, ldv: d,
-                            queries: s, keys: total, heads: heads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
-                            out: op.baseAddress!, ldo: d,
-                            adjust: { h, scores in
-                                let slope = slopes[h]
-                                for i in 0..<s {
-                                    let row = scores + i * total, position = past + i
-                                    for j in 0...position { row[j] += slope * Float(j - position) }
-                                    for j in (position + 1)..<max(position + 1, total) { row[j] = -.infinity }
-                                }
-                            })
-                    }
-                }
-            }
-        }
+        let attended = CausalSelfAttention.attend(q: q, rows: s, layer: layer, past: past, cache: cache, heads: heads, slopes: slopes)
         x.withUnsafeMutableBufferPointer { xp in
             attended.withUnsafeBufferPointer { outProj.apply($0.baseAddress!, rows: s, into: xp.baseAddress!, accumulate: true) }
         }
