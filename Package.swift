@@ -28,6 +28,9 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
+        // F16 -> F32 widening with F16C (weights kept in half precision at rest).
+        .target(name: "CHalf"),
+
         .target(
             name: "VideoIO",
             dependencies: ["CFFmpeg", .product(name: "Logging", package: "swift-log")],
@@ -38,6 +41,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Weights",
+            dependencies: ["CHalf"],
             swiftSettings: swiftSettings),
         .target(
             name: "Model",

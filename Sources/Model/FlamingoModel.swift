@@ -12,19 +12,21 @@ public final class FlamingoModel: Sendable {
     public let vision: VisionEncoder
     public let resampler: PerceiverResampler
     /// (vocab, d): the input embeddings.
-    let wte: [Float]
+    let wte: WeightMatrix
     /// (vocab, d): the output head; nil when tied to `wte`.
-    let head: [Float]?
+    let head: WeightMatrix?
     let blocks: [any DecoderBlock]
     /// One per LM block, nil where the block has no cross-attention before it.
     let crossAttention: [GatedCrossAttentionBlock?]
     let lnF: LayerNorm
 
-    public static func load(directory: URL) throws(ModelError) -> FlamingoModel {
+    /// `keepHalfPrecision`: F16/BF16 language-model weights (blocks, embeddings, head) stay in the
+    /// memory-mapped file and are widened per tile when used; the vision side is always float32.
+    public static func load(directory: URL, keepHalfPrecision: Bool = true) throws(ModelError) -> FlamingoModel {
         let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
         do {
             let store = try WeightStore(directory: directory)
-            let model = try FlamingoModel(config: config, store: store)
+            let model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision)
             try store.verifyAllConsumed()
             return model
         } catch {
@@ -32,7 +34,7 @@ public final class FlamingoModel: Sendable {
         }
     }
 
-    init(config c: FlamingoConfiguration, store: WeightStore) throws(WeightError) {
+    init(config c: FlamingoConfiguration, store: WeightStore, keepHalf: Bool = true) throws(WeightError) {
         configuration = c
         vision = try VisionEncoder(store, config: c.vision)
         resampler = try PerceiverResampler(store, config: c.resampler, width: c.vision.width)
@@ -41,15 +43,15 @@ public final class FlamingoModel: Sendable {
         // wrapped as <layers>.{i}.decoder_layer with <layers>.{i}.gated_cross_attn_layer beside it.
         let neox = lm.architecture == "gpt_neox"
         let root = neox ? "lang_encoder.gpt_neox" : "lang_encoder.transformer"
-        wte = try store.take(neox ? "\(root).embed_in.weight" : "\(root).wte.weight", shape: [lm.vocabSize, d])
-        head = lm.tieWordEmbeddings ? nil : try store.take(neox ? "lang_encoder.embed_out.weight" : "lang_encoder.lm_head.weight",
-                                                             shape: [lm.vocabSize, d])
+        wte = try store.takeMatrix(neox ? "\(root).embed_in.weight" : "\(root).wte.weight", shape: [lm.vocabSize, d], keepHalf: keepHalf)
+        head = lm.tieWordEmbeddings ? nil : try store.takeMatrix(neox ? "lang_encoder.embed_out.weight" : "lang_encoder.lm_head.weight",
+                                                                   shape: [lm.vocabSize, d], keepHalf: keepHalf)
         var blocks: [any DecoderBlock] = []
         var cross: [GatedCrossAttentionBlock?] = []
         for i in 0..<lm.nLayers {
             let prefix = neox ? "\(root).layers.\(i)" : "\(root).blocks.\(i)"
-            blocks.append(neox ? try GPTNeoXBlock(store, "\(prefix).decoder_layer", config: lm)
-                               : try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm))
+            blocks.append(neox ? try GPTNeoXBlock(store, "\(prefix).decoder_layer", config: lm, keepHalf: keepHalf)
+                               : try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm, keepHalf: keepHalf))
             cross.append(c.hasCrossAttention(beforeLayer: i)
                 ? try GatedCrossAttentionBlock(store, "\(prefix).gated_cross_attn_layer", width: d,
                                                visionWidth: c.vision.width, config: c.crossAttention)
@@ -74,6 +76,12 @@ public final class FlamingoModel: Sendable {
                 + x.feedForward.down.weight.count
         }
         return blockParameters + crossParameters + wte.count + (head?.count ?? 0) + lnF.weight.count
+    }
+
+    /// Weights kept in F16/BF16 at rest (0 when everything was widened on load).
+    public var parametersKeptInHalfPrecision: Int {
+        let matrices = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)
+        return matrices.filter(\.isHalf).reduce(0) { $0 + $1.count }
     }
 
     // MARK: - Media
@@ -143,7 +151,7 @@ public final class FlamingoModel: Sendable {
             guard (0..<lm.vocabSize).contains(id) else { throw .invalidInput("token id \(id) is outside the vocabulary (\(lm.vocabSize))") }
             if id == configuration.specialTokens.media { seen += 1 }
             mediaTime[r] = seen
-            x.replaceSubrange((r * d)..<((r + 1) * d), with: wte[(id * d)..<((id + 1) * d)])
+            x.withUnsafeMutableBufferPointer { wte.widen(rows: id..<(id + 1), into: $0.baseAddress! + r * d) }
         }
         guard seen <= media.count || media.count == 0 && seen == 0 else {
             throw .invalidInput("the prompt has \(seen) <image> token(s) but \(media.count) media item(s) were given")
@@ -166,7 +174,7 @@ public final class FlamingoModel: Sendable {
         var last = allLogits ? x : Array(x[((s - 1) * d)..<(s * d)])
         last.withUnsafeMutableBufferPointer { lnF.apply($0.baseAddress!, rows: rows) }
         if captureHidden { output.final = allLogits ? last : nil }
-        output.logits = Linear(weight: head ?? wte, bias: nil, inFeatures: d, outFeatures: lm.vocabSize)(last, rows: rows)
+        output.logits = Linear(matrix: head ?? wte, bias: nil)(last, rows: rows)
         return output
     }
 }

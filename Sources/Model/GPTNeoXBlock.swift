@@ -25,14 +25,14 @@ struct GPTNeoXBlock: DecoderBlock {
     let inverseFrequencies: [Float]
     let parallelResidual: Bool
 
-    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel) throws(WeightError) {
+    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel, keepHalf: Bool = false) throws(WeightError) {
         let d = c.dModel, eps = c.layerNormEps
         inputNorm = try LayerNorm(store, "\(prefix).input_layernorm", width: d, bias: true, eps: eps)
         postAttentionNorm = try LayerNorm(store, "\(prefix).post_attention_layernorm", width: d, bias: true, eps: eps)
-        qkv = try Linear(store, "\(prefix).attention.query_key_value", in: d, out: 3 * d, bias: true)
-        dense = try Linear(store, "\(prefix).attention.dense", in: d, out: d, bias: true)
-        up = try Linear(store, "\(prefix).mlp.dense_h_to_4h", in: d, out: c.expansionRatio * d, bias: true)
-        down = try Linear(store, "\(prefix).mlp.dense_4h_to_h", in: c.expansionRatio * d, out: d, bias: true)
+        qkv = try Linear(store, "\(prefix).attention.query_key_value", in: d, out: 3 * d, bias: true, keepHalf: keepHalf)
+        dense = try Linear(store, "\(prefix).attention.dense", in: d, out: d, bias: true, keepHalf: keepHalf)
+        up = try Linear(store, "\(prefix).mlp.dense_h_to_4h", in: d, out: c.expansionRatio * d, bias: true, keepHalf: keepHalf)
+        down = try Linear(store, "\(prefix).mlp.dense_4h_to_h", in: c.expansionRatio * d, out: d, bias: true, keepHalf: keepHalf)
         heads = c.nHeads
         let hd = c.headDim
         let dims = Int(Double(hd) * (c.rotaryPct ?? 1.0))
@@ -43,9 +43,11 @@ struct GPTNeoXBlock: DecoderBlock {
         parallelResidual = c.useParallelResidual ?? true
     }
 
+    var linearWeights: [WeightMatrix] { [qkv, dense, up, down].map(\.weight) }
+
     var parameterCount: Int {
-        [inputNorm.weight, inputNorm.bias ?? [], postAttentionNorm.weight, postAttentionNorm.bias ?? [], qkv.weight, qkv.bias ?? [],
-         dense.weight, dense.bias ?? [], up.weight, up.bias ?? [], down.weight, down.bias ?? []].reduce(0) { $0 + $1.count }
+        let linears = [qkv, dense, up, down].reduce(0) { $0 + $1.weight.count + ($1.bias?.count ?? 0) }
+        return linears + 2 * (inputNorm.width + postAttentionNorm.width)
     }
 
     func apply(_ x: inout [Float], rows s: Int, layer: Int, cache: inout KVCache) {

@@ -2,37 +2,77 @@ import Tensor
 import Weights
 
 /// A PyTorch `nn.Linear`: weight (out, in) row-major, optional bias (out).
+/// The weight is float32, or F16/BF16 kept at rest in the mapped checkpoint
+/// and widened one block of output rows at a time into a scratch tile that
+/// OpenBLAS multiplies (so nothing is converted at load time).
 struct Linear: Sendable {
-    let weight: [Float]
+    let weight: WeightMatrix
     let bias: [Float]?
     let inFeatures: Int
     let outFeatures: Int
 
-    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`).
-    init(_ store: WeightStore, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool) throws(WeightError) {
-        weight = try store.take("\(prefix).weight", shape: [outFeatures, inFeatures])
+    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `keepHalf` keeps F16/BF16 weights at rest.
+    init(_ store: WeightStore, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool,
+         keepHalf: Bool = false) throws(WeightError) {
+        weight = try store.takeMatrix("\(prefix).weight", shape: [outFeatures, inFeatures], keepHalf: keepHalf)
         self.bias = bias ? try store.take("\(prefix).bias", shape: [outFeatures]) : nil
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
     }
 
+    init(values weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        self.init(matrix: WeightMatrix(rows: outFeatures, columns: inFeatures, values: weight), bias: bias)
+    }
+
+    init(matrix: WeightMatrix, bias: [Float]?) {
+        weight = matrix
+        self.bias = bias
+        inFeatures = matrix.columns
+        outFeatures = matrix.rows
+    }
+
+    /// Output rows widened per tile: about 1 MiB of float32 (tiles stay in L2).
+    var tileRows: Int { max(8, min(outFeatures, (1 << 18) / max(1, inFeatures))) }
+
     /// out (rows, outFeatures) = x (rows, inFeatures) · Wᵀ + b (added to out when `accumulate`).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        weight.withUnsafeBufferPointer { w in
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    BLAS.linear(x, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, outFeatures: outFeatures,
-                                bias: b.baseAddress, into: out, accumulate: accumulate)
+        let n = outFeatures, k = inFeatures
+        if case let .float32(values) = weight.storage {
+            values.withUnsafeBufferPointer { w in
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        BLAS.linear(x, rows: rows, inFeatures: k, weight: w.baseAddress!, outFeatures: n,
+                                    bias: b.baseAddress, into: out, accumulate: accumulate)
+                    }
+                } else {
+                    BLAS.linear(x, rows: rows, inFeatures: k, weight: w.baseAddress!, outFeatures: n, into: out, accumulate: accumulate)
                 }
-            } else {
-                BLAS.linear(x, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!, outFeatures: outFeatures,
-                            into: out, accumulate: accumulate)
             }
+            return
+        }
+        // Half precision at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
+        if let bias {
+            for r in 0..<rows {
+                let o = out + r * n
+                if accumulate { for j in 0..<n { o[j] += bias[j] } } else { for j in 0..<n { o[j] = bias[j] } }
+            }
+        }
+        let beta: Float = (bias != nil || accumulate) ? 1 : 0
+        let tile = tileRows
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+        defer { scratch.deallocate() }
+        var start = 0
+        while start < n {
+            let count = min(tile, n - start)
+            weight.widen(rows: start..<(start + count), into: scratch)
+            BLAS.gemm(transA: false, transB: true, m: rows, n: count, k: k, a: x, lda: k, b: scratch, ldb: k,
+                      beta: beta, c: out + start, ldc: n)
+            start += count
         }
     }
 
     func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
-        // Uninitialised: BLAS overwrites every element (beta = 0, or the bias is copied in first).
+        // Uninitialised: every element is written (beta = 0, or the bias is copied in first).
         [Float](unsafeUninitializedCapacity: rows * outFeatures) { out, initialized in
             if rows > 0, let o = out.baseAddress {
                 x.withUnsafeBufferPointer { xp in apply(xp.baseAddress!, rows: rows, into: o) }

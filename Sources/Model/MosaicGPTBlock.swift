@@ -23,17 +23,17 @@ struct MosaicGPTBlock: DecoderBlock {
     let heads: Int
     let slopes: [Float]
 
-    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel) throws(WeightError) {
+    init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel, keepHalf: Bool = false) throws(WeightError) {
         let d = c.dModel, bias = !c.noBias, eps = c.layerNormEps
         let mpt = c.architecture == "mpt"
         ln1 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_1" : "ln_1")", width: d, bias: bias, eps: eps)
-        wqkv = try Linear(store, "\(prefix).attn.Wqkv", in: d, out: 3 * d, bias: bias)
+        wqkv = try Linear(store, "\(prefix).attn.Wqkv", in: d, out: 3 * d, bias: bias, keepHalf: keepHalf)
         qLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.q_ln", width: d, bias: bias, eps: eps) : nil
         kLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.k_ln", width: d, bias: bias, eps: eps) : nil
-        outProj = try Linear(store, "\(prefix).attn.out_proj", in: d, out: d, bias: bias)
+        outProj = try Linear(store, "\(prefix).attn.out_proj", in: d, out: d, bias: bias, keepHalf: keepHalf)
         ln2 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_2" : "ln_2")", width: d, bias: bias, eps: eps)
-        up = try Linear(store, "\(prefix).\(mpt ? "ffn.up_proj" : "mlp.mlp_up")", in: d, out: c.expansionRatio * d, bias: bias)
-        down = try Linear(store, "\(prefix).\(mpt ? "ffn.down_proj" : "mlp.mlp_down")", in: c.expansionRatio * d, out: d, bias: bias)
+        up = try Linear(store, "\(prefix).\(mpt ? "ffn.up_proj" : "mlp.mlp_up")", in: d, out: c.expansionRatio * d, bias: bias, keepHalf: keepHalf)
+        down = try Linear(store, "\(prefix).\(mpt ? "ffn.down_proj" : "mlp.mlp_down")", in: c.expansionRatio * d, out: d, bias: bias, keepHalf: keepHalf)
         heads = c.nHeads
         if !c.alibi {
             slopes = [Float](repeating: 0, count: c.nHeads)
@@ -46,9 +46,11 @@ struct MosaicGPTBlock: DecoderBlock {
         }
     }
 
+    var linearWeights: [WeightMatrix] { [wqkv, outProj, up, down].map(\.weight) }
+
     var parameterCount: Int {
-        [ln1.weight, wqkv.weight, qLn?.weight ?? [], kLn?.weight ?? [], outProj.weight, ln2.weight, up.weight, down.weight]
-            .reduce(0) { $0 + $1.count }
+        let linears = [wqkv, outProj, up, down].reduce(0) { $0 + $1.weight.count }
+        return linears + ln1.width + ln2.width + (qLn?.width ?? 0) + (kLn?.width ?? 0)
     }
 
     /// x: (S, d) for positions cache.length ..< cache.length + S; appends this

@@ -20,7 +20,7 @@ struct VisionBlock: Sendable {
         ln1 = try LayerNorm(store, "\(prefix).ln_1", width: w, bias: true, eps: c.layerNormEps)
         let inWeight = try store.take("\(prefix).attn.in_proj_weight", shape: [3 * w, w])
         let inBias = try store.take("\(prefix).attn.in_proj_bias", shape: [3 * w])
-        inProj = Linear(weight: inWeight, bias: inBias, inFeatures: w, outFeatures: 3 * w)
+        inProj = Linear(values: inWeight, bias: inBias, inFeatures: w, outFeatures: 3 * w)
         outProj = try Linear(store, "\(prefix).attn.out_proj", in: w, out: w, bias: true)
         ln2 = try LayerNorm(store, "\(prefix).ln_2", width: w, bias: true, eps: c.layerNormEps)
         fc = try Linear(store, "\(prefix).mlp.c_fc", in: w, out: c.mlpWidth, bias: true)
@@ -63,14 +63,5 @@ struct VisionBlock: Sendable {
         x.withUnsafeMutableBufferPointer { xp in
             h.withUnsafeBufferPointer { proj.apply($0.baseAddress!, rows: rows, into: xp.baseAddress!, accumulate: true) }
         }
-    }
-}
-
-extension Linear {
-    init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
-        self.weight = weight
-        self.bias = bias
-        self.inFeatures = inFeatures
-        self.outFeatures = outFeatures
     }
 }

@@ -57,7 +57,7 @@ public struct VisionEncoder: Sendable {
                 }
             }
         }
-        let embedded = Linear(weight: patchEmbedding, bias: nil, inFeatures: patchLength, outFeatures: w)(patches, rows: frames * c.patches)
+        let embedded = Linear(values: patchEmbedding, bias: nil, inFeatures: patchLength, outFeatures: w)(patches, rows: frames * c.patches)
         // x (frames · tokens, width): [class; patches] + positional embedding.
         var x = [Float](repeating: 0, count: frames * tokens * w)
         for f in 0..<frames {

@@ -15,17 +15,14 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public let entries: [String: Entry]
     public let metadata: [String: String]
+    let file: MappedFile
     private let mapping: Data
     private let dataStart: Int
 
     public init(path: String) throws(WeightError) {
         self.path = path
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw .unreadable(path: path, reason: error.localizedDescription)
-        }
+        let file = try MappedFile(path: path)
+        let data = file.data
         guard data.count >= 8 else { throw .malformedHeader(path: path, reason: "shorter than 8 bytes") }
         let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(data.count - 8), headerLength <= 100_000_000 else {
@@ -70,6 +67,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         self.entries = entries
         self.metadata = metadata
+        self.file = file
         mapping = data
         dataStart = start
     }
@@ -106,6 +104,12 @@ public final class SafetensorsFile: @unchecked Sendable {
                 return (0..<count).map { Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
             }
         }
+    }
+
+    /// A tensor's bytes inside the mapping (valid while this file object lives).
+    public func rawBytes(_ key: String) -> UnsafeRawBufferPointer? {
+        guard let e = entries[key], let base = file.bytes.baseAddress else { return nil }
+        return UnsafeRawBufferPointer(start: base + dataStart + e.begin, count: e.end - e.begin)
     }
 
     /// An integer tensor (I64 or I32), for token ids in fixtures.

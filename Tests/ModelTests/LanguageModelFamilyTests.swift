@@ -56,6 +56,37 @@ final class LanguageModelFamilyTests: XCTestCase {
 
     func testGPTNeoX() throws { try check("gpt_neox") }
 
+    /// F16 weights kept at rest (widened per tile) give the logits of the same weights widened on load.
+    func testHalfAtRestEqualsWidenedOnLoad() throws {
+        for family in ["mpt", "gpt_neox"] {
+            let dir = Self.fixtures.appendingPathComponent(family)
+            var converter = OpenFlamingoConverter(checkpoint: dir.appendingPathComponent("checkpoint.pt").path,
+                                                  vision: dir.appendingPathComponent("open_clip.pt").path,
+                                                  languageModel: dir.appendingPathComponent("lm").path)
+            converter.dimHead = 16
+            converter.visionHeadWidth = 12
+            converter.dtype = .f16
+            let modelDir = out.appendingPathComponent("\(family)-f16-at-rest")
+            _ = try converter.convert(to: modelDir)
+            let atRest = try FlamingoModel.load(directory: modelDir)
+            let widened = try FlamingoModel.load(directory: modelDir, keepHalfPrecision: false)
+            XCTAssertGreaterThan(atRest.parametersKeptInHalfPrecision, 0)
+            XCTAssertEqual(widened.parametersKeptInHalfPrecision, 0)
+            let io = try SafetensorsFile(path: dir.appendingPathComponent("io.safetensors").path)
+            let ids = try io.integers("input_ids")
+            var outputs: [[Float]] = []
+            for model in [atRest, widened] {
+                let memory = model.mediaMemory([try model.encodeMedia(pixels: io.floats("pixels_image"), frames: 1, mediaIndex: 0),
+                                                try model.encodeMedia(pixels: io.floats("pixels_video"), frames: 3, mediaIndex: 1)])
+                var state = model.makeState()
+                outputs.append(try model.forward(tokens: ids, state: &state, media: memory, allLogits: true).logits)
+            }
+            let scale = outputs[1].map(abs).max() ?? 1
+            let error = zip(outputs[0], outputs[1]).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(error / scale, 1e-5, "\(family): at rest vs widened")
+        }
+    }
+
     /// BF16 at rest (what OpenFlamingo's evaluation used): logits stay within bfloat16's precision.
     func testBFloat16AtRest() throws {
         try check("mpt", dtype: .bf16, tolerance: 3e-2)

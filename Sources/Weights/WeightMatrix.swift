@@ -1,0 +1,60 @@
+import CHalf
+
+/// A (rows, columns) row-major weight matrix, either float32 in memory or
+/// F16/BF16 read from the memory-mapped checkpoint and widened to float32 a
+/// block of rows at a time where it is used (so a 3B model in half precision
+/// needs half the memory and loads without converting anything).
+public struct WeightMatrix: @unchecked Sendable {
+    public enum Storage {
+        case float32([Float])
+        /// Little-endian 16-bit values in a mapping owned by `owner`.
+        case half(UnsafeRawPointer, bfloat16: Bool)
+    }
+
+    public let rows: Int
+    public let columns: Int
+    public let storage: Storage
+    /// Keeps the mapping alive.
+    let owner: AnyObject?
+
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "WeightMatrix: \(values.count) values for \(rows)x\(columns)")
+        self.rows = rows
+        self.columns = columns
+        storage = .float32(values)
+        owner = nil
+    }
+
+    init(rows: Int, columns: Int, half: UnsafeRawPointer, bfloat16: Bool, owner: AnyObject) {
+        self.rows = rows
+        self.columns = columns
+        storage = .half(half, bfloat16: bfloat16)
+        self.owner = owner
+    }
+
+    public var count: Int { rows * columns }
+
+    /// Whether the values are kept in 16 bits.
+    public var isHalf: Bool { if case .half = storage { true } else { false } }
+
+    /// Rows `range` as float32 into `dst` (range.count · columns values).
+    public func widen(rows range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        let n = range.count * columns
+        switch storage {
+        case let .float32(values):
+            values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound * columns, count: n) }
+        case let .half(base, bfloat16):
+            let src = (base + 2 * range.lowerBound * columns).assumingMemoryBound(to: UInt16.self)
+            if bfloat16 { flamingo_bf16_to_f32(src, dst, n) } else { flamingo_f16_to_f32(src, dst, n) }
+        }
+    }
+
+    /// All values as float32 (a copy for half storage).
+    public func float32() -> [Float] {
+        if case let .float32(values) = storage { return values }
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress, count > 0 { widen(rows: 0..<rows, into: base) }
+            initialized = count
+        }
+    }
+}
