@@ -73,12 +73,15 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 fl_steps=900, fl_batch=32, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=None, eval_every=0),
+                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
                   fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=120, eval_every=0),
 }
-MIX = (("caption", 0.20), ("question", 0.40), ("fewshot_answer", 0.25), ("fewshot_question", 0.15))
+# Sequence kinds. "questions": 1-3 clips, each followed by 2-4 of its questions, every question with its own
+# <image> of that clip (text attends only to the media just before it), so one sequence carries many answers
+# for the price of one resampler pass per distinct clip.
+MIX = (("caption", 0.20), ("questions", 0.40), ("fewshot_answer", 0.25), ("fewshot_question", 0.15))
 
 
 def set_sizes():
@@ -415,10 +418,15 @@ def build_examples(d, rng, n, tok):
         if kind == "caption":
             c = int(rng.integers(N)); clips = [c]
             pieces = [(world.CAPTION_PROMPT, False), (world.caption_target(labels[c]["caption"]), True)]
-        elif kind == "question":
-            c = int(rng.integers(N)); clips = [c]
-            p, a = question_item(c)
-            pieces = [(p, False), (a, True)]
+        elif kind == "questions":
+            for c in rng.integers(N, size=int(rng.integers(1, 4))):
+                c = int(c)
+                bt = qa_by_type[c]
+                types = sorted(bt)
+                for t in rng.permutation(types)[:int(rng.integers(2, 5))]:
+                    q, a = bt[t][rng.integers(len(bt[t]))]
+                    clips.append(c)
+                    pieces += [(world.question_prompt(q), False), (world.answer_target(a), True)]
         elif kind == "fewshot_answer":
             task = world.FEWSHOT_TASKS[rng.integers(4)]
             pool = single if task != "count" else list(range(N))
@@ -448,18 +456,20 @@ def perceive(model, cache, off, clip_lists):
     B = len(clip_lists)
     T = max(1, max(len(c) for c in clip_lists))
     nl, D = ARCH["resampler"]["num_latents"], ARCH["vision"]["width"]
-    vis = torch.zeros(B, T, nl, D)
+    # Each distinct clip goes through the resampler once (grouped by its frame count K).
+    unique = sorted({int(c) for cl in clip_lists for c in cl})
     groups = defaultdict(list)
-    for b, cl in enumerate(clip_lists):
-        for t, c in enumerate(cl):
-            groups[int(off[c + 1] - off[c])].append((b, t, c))
+    for c in unique:
+        groups[int(off[c + 1] - off[c])].append(c)
+    latents = {}
     for K in sorted(groups):
         g = groups[K]
-        x = torch.stack([cache[off[c]:off[c] + K] for _, _, c in g]).float()  # (n, K, v, d)
+        x = torch.stack([cache[off[c]:off[c] + K] for c in g]).float()  # (n, K, v, d)
         y = model.perceiver(x.unsqueeze(1))[:, 0]  # (n, nl, D)
-        bi = torch.tensor([b for b, _, _ in g]); ti = torch.tensor([t for _, t, _ in g])
-        vis = vis.index_put((bi, ti), y)
-    return vis
+        for i, c in enumerate(g):
+            latents[c] = y[i]
+    pad = torch.zeros(nl, D)
+    return torch.stack([torch.stack([latents[int(c)] for c in cl] + [pad] * (T - len(cl))) for cl in clip_lists])
 
 
 def flamingo_logits(model, vis, ids):
