@@ -21,7 +21,8 @@ final class LanguageModelFamilyTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: out) }
 
-    func check(_ family: String, dtype: SafetensorsWriter.DType = .f32, tolerance: Float = 1e-4) throws {
+    /// The family's download converted to a model directory with weights stored as `dtype`.
+    func convert(_ family: String, dtype: SafetensorsWriter.DType) throws -> URL {
         let dir = Self.fixtures.appendingPathComponent(family)
         var converter = OpenFlamingoConverter(checkpoint: dir.appendingPathComponent("checkpoint.pt").path,
                                               vision: dir.appendingPathComponent("open_clip.pt").path,
@@ -31,21 +32,33 @@ final class LanguageModelFamilyTests: XCTestCase {
         converter.dtype = dtype
         let modelDir = out.appendingPathComponent("\(family)-\(dtype.rawValue)")
         _ = try converter.convert(to: modelDir)
-        let model = try FlamingoModel.load(directory: modelDir)
-        XCTAssertEqual(model.configuration.languageModel.architecture, family)
+        return modelDir
+    }
 
-        let io = try SafetensorsFile(path: dir.appendingPathComponent("io.safetensors").path)
+    /// Logits of the fixture's prompt over its image and 3-frame video, and the media memory.
+    func run(_ model: FlamingoModel, _ family: String) throws -> (logits: [Float], memory: FlamingoModel.MediaMemory, ids: [Int]) {
+        let io = try SafetensorsFile(path: Self.fixtures.appendingPathComponent("\(family)/io.safetensors").path)
         let image = try model.encodeMedia(pixels: io.floats("pixels_image"), frames: 1, mediaIndex: 0)
         let video = try model.encodeMedia(pixels: io.floats("pixels_video"), frames: 3, mediaIndex: 1)
         let memory = model.mediaMemory([image, video])
         let ids = try io.integers("input_ids")
         var state = model.makeState()
-        let logits = try model.forward(tokens: ids, state: &state, media: memory, allLogits: true).logits
-        let expected = try io.floats("logits")
-        XCTAssertEqual(logits.count, expected.count)
-        let scale = expected.map(abs).max() ?? 1
-        let error = zip(logits, expected).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(error / scale, tolerance, "\(family) \(dtype): max abs error \(error) at scale \(scale)")
+        return (try model.forward(tokens: ids, state: &state, media: memory, allLogits: true).logits, memory, ids)
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let scale = b.map(abs).max() ?? 1
+        let error = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(error / scale, tolerance, "\(what): max abs error \(error) at scale \(scale)", file: file, line: line)
+    }
+
+    func check(_ family: String, dtype: SafetensorsWriter.DType = .f32, tolerance: Float = 1e-4) throws {
+        let model = try FlamingoModel.load(directory: try convert(family, dtype: dtype))
+        XCTAssertEqual(model.configuration.languageModel.architecture, family)
+        let io = try SafetensorsFile(path: Self.fixtures.appendingPathComponent("\(family)/io.safetensors").path)
+        let (logits, memory, ids) = try run(model, family)
+        assertClose(logits, try io.floats("logits"), tolerance, "\(family) \(dtype)")
         if dtype == .f32 {
             let greedy = try Decoder(model: model).generate(prompt: ids, media: memory, options: GenerationOptions(maxNewTokens: 8))
             XCTAssertEqual(greedy, try io.integers("greedy"), family)
@@ -59,31 +72,12 @@ final class LanguageModelFamilyTests: XCTestCase {
     /// F16 weights kept at rest (widened per tile) give the logits of the same weights widened on load.
     func testHalfAtRestEqualsWidenedOnLoad() throws {
         for family in ["mpt", "gpt_neox"] {
-            let dir = Self.fixtures.appendingPathComponent(family)
-            var converter = OpenFlamingoConverter(checkpoint: dir.appendingPathComponent("checkpoint.pt").path,
-                                                  vision: dir.appendingPathComponent("open_clip.pt").path,
-                                                  languageModel: dir.appendingPathComponent("lm").path)
-            converter.dimHead = 16
-            converter.visionHeadWidth = 12
-            converter.dtype = .f16
-            let modelDir = out.appendingPathComponent("\(family)-f16-at-rest")
-            _ = try converter.convert(to: modelDir)
-            let atRest = try FlamingoModel.load(directory: modelDir)
-            let widened = try FlamingoModel.load(directory: modelDir, keepHalfPrecision: false)
+            let dir = try convert(family, dtype: .f16)
+            let atRest = try FlamingoModel.load(directory: dir)
+            let widened = try FlamingoModel.load(directory: dir, keepHalfPrecision: false)
             XCTAssertGreaterThan(atRest.parametersKeptInHalfPrecision, 0)
             XCTAssertEqual(widened.parametersKeptInHalfPrecision, 0)
-            let io = try SafetensorsFile(path: dir.appendingPathComponent("io.safetensors").path)
-            let ids = try io.integers("input_ids")
-            var outputs: [[Float]] = []
-            for model in [atRest, widened] {
-                let memory = model.mediaMemory([try model.encodeMedia(pixels: io.floats("pixels_image"), frames: 1, mediaIndex: 0),
-                                                try model.encodeMedia(pixels: io.floats("pixels_video"), frames: 3, mediaIndex: 1)])
-                var state = model.makeState()
-                outputs.append(try model.forward(tokens: ids, state: &state, media: memory, allLogits: true).logits)
-            }
-            let scale = outputs[1].map(abs).max() ?? 1
-            let error = zip(outputs[0], outputs[1]).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(error / scale, 1e-5, "\(family): at rest vs widened")
+            assertClose(try run(atRest, family).logits, try run(widened, family).logits, 1e-5, "\(family): at rest vs widened")
         }
     }
 
