@@ -29,7 +29,7 @@ struct VisionCheckpoint {
             self.activation = activation
             try inferShapes(source: path)
             guard width % headWidth == 0 else {
-                throw ConversionError.mismatch(key: "visual.conv1.weight", reason: "width \(width) is not a multiple of the head width \(headWidth)")
+                throw ConversionError.mismatch(key: "visual.conv1.weight", reason: "width \(width) is not a multiple of the head width \(headWidth); give the tower's head width (--vision-head-width)")
             }
             heads = width / headWidth
         }
