@@ -71,10 +71,10 @@ SCALES = {
     # measured on 2 cores (PLAN.md): ~130 frames/s CLIP, ~95 seq/s LM, ~42 clips/s Flamingo
     # full: vision 520 x 256 frames (~20 min), LM 900 x 32 (~5 min), Flamingo 900 x 32 sequences (~2.4 clips
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
-    "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3,
+    "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3, vision_dense_weight=1.0,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
                  fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=None, eval_every=0),
-    "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3,
+    "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3, vision_dense_weight=1.0,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
                   fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=120, eval_every=0),
 }
@@ -230,13 +230,42 @@ def augment(u8, rng):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def patch_targets(d, sizes, clips, frames, grid):
+    """(n, grid*grid) colour and shape class of the object whose box covers each patch centre
+    (last object wins where boxes overlap); index len(COLOR_NAMES) / len(SHAPES) is background."""
+    n = len(clips)
+    color = np.full((n, grid * grid), len(world.COLOR_NAMES), dtype=np.int64)
+    shape = np.full((n, grid * grid), len(world.SHAPES), dtype=np.int64)
+    centres = (np.arange(grid) + 0.5) / grid
+    py, px = np.meshgrid(centres, centres, indexing="ij")
+    px, py = px.reshape(-1), py.reshape(-1)
+    for i, (c, f) in enumerate(zip(clips, frames)):
+        for j in range(int(d["n_objects"][c])):
+            x, y = d["obj_pos"][c, f, j]
+            h = sizes[c, j] / 2
+            inside = (np.abs(px - x) <= h) & (np.abs(py - y) <= h)
+            color[i, inside] = d["obj_color"][c, j]
+            shape[i, inside] = d["obj_shape"][c, j]
+    return torch.from_numpy(color), torch.from_numpy(shape)
+
+
 def stage_vision(args, sc, state, train):
     rng = seeded(args.seed, 1)
     visual = build_visual()
-    visual.output_tokens = False
+    dense = sc["vision_dense_weight"] > 0
+    visual.output_tokens = dense
     text = TextEncoder(ARCH["text"]["width"], ARCH["text"]["layers"], ARCH["text"]["heads"], ARCH["vision"]["width"])
     logit_scale = nn.Parameter(torch.tensor(math.log(10.0)))
-    params = list(visual.parameters()) + list(text.parameters()) + [logit_scale]
+    # Dense auxiliary heads on the patch tokens Flamingo reads (the CLIP loss reaches only the class token,
+    # so without them the last block's patch outputs are never trained): colour and shape under each patch.
+    W = ARCH["vision"]["width"]
+    grid = ARCH["vision"]["image_size"] // ARCH["vision"]["patch_size"]
+    heads = nn.ModuleList([nn.Linear(W, len(world.COLOR_NAMES) + 1), nn.Linear(W, len(world.SHAPES) + 1)])
+    sizes = np.zeros((len(train["n_frames"]), 3), dtype=np.float32)
+    for c, lab in enumerate(train["labels"]):
+        for j, o in enumerate(lab["objects"][:3]):
+            sizes[c, j] = o["size_frac"]
+    params = list(visual.parameters()) + list(text.parameters()) + [logit_scale] + (list(heads.parameters()) if dense else [])
     opt = torch.optim.AdamW(params, lr=sc["vision_lr"], weight_decay=0.05)
     pairs = [(c, f) for c in range(len(train["n_frames"])) for f in range(int(train["n_frames"][c]))]
     pairs = np.array(pairs)
@@ -254,20 +283,33 @@ def stage_vision(args, sc, state, train):
         lr = sc["vision_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        iv = F.normalize(visual(px), dim=-1)
+        out = visual(px)
+        pooled, tokens = out if dense else (out, None)
+        iv = F.normalize(pooled, dim=-1)
         tv = F.normalize(text(t), dim=-1)
         logits = logit_scale.clamp(max=math.log(100)).exp() * iv @ tv.t()
         same = (t.unsqueeze(1) == t.unsqueeze(0)).all(-1).float()  # identical texts are positives
         tgt = same / same.sum(1, keepdim=True)
         loss = 0.5 * (torch.sum(-tgt * F.log_softmax(logits, 1), 1).mean()
                       + torch.sum(-tgt * F.log_softmax(logits.t(), 1), 1).mean())
+        if dense:
+            tc, ts = patch_targets(train, sizes, pairs[idx, 0], pairs[idx, 1], grid)
+            lc, ls = heads[0](tokens), heads[1](tokens)  # (B, grid*grid, classes)
+            dense_loss = F.cross_entropy(lc.reshape(-1, lc.shape[-1]), tc.reshape(-1)) + \
+                F.cross_entropy(ls.reshape(-1, ls.shape[-1]), ts.reshape(-1))
+            loss = loss + sc["vision_dense_weight"] * dense_loss
+            fg = tc.reshape(-1) < len(world.COLOR_NAMES)
+            dense_acc = ((lc.reshape(-1, lc.shape[-1]).argmax(1) == tc.reshape(-1))[fg].float().mean().item(),
+                         (ls.reshape(-1, ls.shape[-1]).argmax(1) == ts.reshape(-1))[fg].float().mean().item())
         acc = (logits.argmax(1) == torch.arange(B)).float().mean().item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if step % max(1, steps // 10) == 0 or step == steps - 1:
-            log(state, "vision step %d/%d loss %.4f i2t-acc %.3f" % (step, steps, loss.item(), acc))
+            log(state, "vision step %d/%d loss %.4f i2t-acc %.3f%s" % (
+                step, steps, loss.item(), acc,
+                " patch colour/shape acc (objects) %.3f/%.3f" % dense_acc if dense else ""))
     state["final_loss"] = loss.item()
     return {"visual": visual.state_dict()}
 
@@ -706,6 +748,8 @@ def main():
     ap.add_argument("--data-seed", type=int, default=1, help="seed for make_dataset.py if shards are missing")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true", help="skip stages whose checkpoint exists")
+    ap.add_argument("--until", choices=["data", "vision", "lm", "flamingo"], default=None,
+                    help="stop after this stage (its checkpoint is written)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override one of the scale's settings (for experiments; recorded in the report)")
     args = ap.parse_args()
@@ -746,8 +790,14 @@ def main():
     print("loaded %d train clips, %d eval clips (%.1fs)" % (len(train["index"]), len(ev["index"]),
                                                             time.time() - t0), flush=True)
 
+    if args.until == "data":
+        return
     ck_v = run_stage("vision", lambda a, s, st: stage_vision(a, s, st, train))
+    if args.until == "vision":
+        return
     ck_lm = run_stage("lm", lambda a, s, st: stage_lm(a, s, st, tok))
+    if args.until == "lm":
+        return
     model = build_flamingo(tok.vocab, ck_v, ck_lm)
     t0 = time.time()
     train_cache = encode_frames(model.vision_encoder, train)
@@ -761,6 +811,8 @@ def main():
         st["probe"] = (ev, ev_cache)
         return stage_flamingo(a, s, st, tok, model, train_cache)
     ck_f = run_stage("flamingo", fl)
+    if args.until == "flamingo":
+        return
     model.perceiver.load_state_dict(ck_f["perceiver"])
     model.lang_encoder.gated_cross_attn_layers.load_state_dict(ck_f["xattn"])
     with torch.no_grad():
