@@ -549,7 +549,28 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
     steps, B = sc["fl_steps"], sc["fl_batch"]
     warm = max(1, steps // 20)
     model.vision_encoder.eval(); model.lang_encoder.eval(); model.perceiver.train()
-    for step in range(steps):
+    # Mid-stage checkpoints (every 10% of the steps) so that an interrupted run resumes exactly where it was:
+    # weights, optimizer, and both random generators.
+    partial = os.path.join(args.out, "stages", "flamingo.partial.pt")
+    first = 0
+    if args.resume and os.path.exists(partial):
+        ck = torch.load(partial)
+        model.perceiver.load_state_dict(ck["perceiver"])
+        model.lang_encoder.gated_cross_attn_layers.load_state_dict(ck["xattn"])
+        with torch.no_grad():
+            wte.copy_(ck["wte"])
+        opt.load_state_dict(ck["opt"])
+        rng.bit_generator.state = ck["numpy_rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        first = ck["step"]
+        log(state, "resumed the Flamingo stage at step %d from %s" % (first, partial))
+    for step in range(first, steps):
+        if step > first and step % max(1, steps // 10) == 0:
+            torch.save({"step": step, "perceiver": model.perceiver.state_dict(),
+                        "xattn": model.lang_encoder.gated_cross_attn_layers.state_dict(), "wte": wte.detach().clone(),
+                        "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
+                       partial + ".tmp")
+            os.replace(partial + ".tmp", partial)
         ex = build_examples(state["train"], rng, B, tok)
         L = max(len(e[1]) for e in ex)
         ids = torch.full((B, L), PAD_ID, dtype=torch.long)
@@ -585,6 +606,8 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
             log(state, "probe (diagnostic only, not used for selection): %s" % probe(model, tok, *state["probe"]))
             model.perceiver.train()
     state["final_loss"] = loss.item()
+    if os.path.exists(partial):
+        os.remove(partial)  # the stage checkpoint supersedes it
     return {"perceiver": model.perceiver.state_dict(),
             "xattn": model.lang_encoder.gated_cross_attn_layers.state_dict(),
             "wte": wte.detach().clone()}
