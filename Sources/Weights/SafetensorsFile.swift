@@ -16,7 +16,6 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let entries: [String: Entry]
     public let metadata: [String: String]
     let file: MappedFile
-    private let mapping: Data
     private let dataStart: Int
 
     public init(path: String) throws(WeightError) {
@@ -68,7 +67,6 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.entries = entries
         self.metadata = metadata
         self.file = file
-        mapping = data
         dataStart = start
     }
 
@@ -85,24 +83,13 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// A tensor widened to float32 (from F32, F16 or BF16).
     public func floats(_ key: String) throws(WeightError) -> [Float] {
         guard let e = entries[key] else { throw .missingTensor(key: key, expectedShape: []) }
-        guard ["F32", "F16", "BF16"].contains(e.dtype) else { throw .unsupportedDType(path: path, key: key, dtype: e.dtype) }
+        guard let dtype = HalfPrecision.DType(rawValue: e.dtype) else { throw .unsupportedDType(path: path, key: key, dtype: e.dtype) }
         let count = e.shape.reduce(1, *)
-        let offset = dataStart + e.begin
-        return mapping.withUnsafeBytes { raw -> [Float] in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + e.end - e.begin)])
-            switch e.dtype {
-            case "F32":
-                return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                    if let base = bytes.baseAddress, count > 0 {
-                        UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * count))
-                    }
-                    initialized = count
-                }
-            case "F16":
-                return (0..<count).map { Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
-            default:  // BF16: the high half of a float32
-                return (0..<count).map { Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            if count > 0, let src = rawBytes(key)?.baseAddress, let dst = out.baseAddress {
+                HalfPrecision.widen(src, dtype: dtype, count: count, into: dst)
             }
+            initialized = count
         }
     }
 
@@ -117,12 +104,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let e = entries[key] else { throw .missingTensor(key: key, expectedShape: []) }
         guard ["I64", "I32"].contains(e.dtype) else { throw .unsupportedDType(path: path, key: key, dtype: e.dtype) }
         let count = e.shape.reduce(1, *)
-        let offset = dataStart + e.begin
-        return mapping.withUnsafeBytes { raw -> [Int] in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + e.end - e.begin)])
-            return e.dtype == "I64"
-                ? (0..<count).map { Int(bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-                : (0..<count).map { Int(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
-        }
+        guard count > 0, let bytes = rawBytes(key) else { return [] }
+        return e.dtype == "I64"
+            ? (0..<count).map { Int(bytes.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+            : (0..<count).map { Int(bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
     }
 }

@@ -53,31 +53,44 @@ public final class TorchCheckpoint: @unchecked Sendable {
             throw .outOfBounds(path: path, key: key, reason: "storage \(t.storage.key) has \(raw.count) bytes for \(t.storage.elementCount) elements")
         }
         let count = t.count
-        var out = [Float](repeating: 0, count: count)
-        guard count > 0 else { return out }
-        raw.withUnsafeBytes { bytes in
-            func load(_ i: Int) -> Float {
-                switch t.dtype {
-                case "F32": bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
-                case "F16": Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                case "BF16": Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-                default: Float(bytes.loadUnaligned(fromByteOffset: 8 * i, as: Double.self))
+        guard count > 0 else { return [] }
+        // The elements the view can reach, widened once (the pickle machine checked the span against the
+        // storage), then gathered in row-major order of the view's shape; a contiguous view is the span itself.
+        let span = 1 + zip(t.shape, t.stride).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        let values = raw.withUnsafeBytes { bytes -> [Float]? in
+            guard let base = bytes.baseAddress else { return nil }
+            let src = base + t.offset * size
+            if let dtype = HalfPrecision.DType(rawValue: t.dtype) {
+                return [Float](unsafeUninitializedCapacity: span) { out, initialized in
+                    HalfPrecision.widen(src, dtype: dtype, count: span, into: out.baseAddress!)
+                    initialized = span
                 }
             }
-            // Walk the strided view in row-major order of its shape.
-            var index = [Int](repeating: 0, count: t.shape.count)
-            var source = t.offset
-            for n in 0..<count {
-                out[n] = load(source)
-                var axis = t.shape.count - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    source += t.stride[axis]
-                    if index[axis] < t.shape[axis] { break }
-                    source -= t.stride[axis] * t.shape[axis]
-                    index[axis] = 0
-                    axis -= 1
-                }
+            return (0..<span).map { Float(src.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self)) }  // F64
+        }
+        guard let values else {
+            throw .outOfBounds(path: path, key: key, reason: "storage \(t.storage.key) is empty")
+        }
+        // Row-major strides of the shape (size-1 dimensions can have any stride).
+        var expected = 1, rowMajor = true
+        for (dim, stride) in zip(t.shape, t.stride).reversed() where dim > 1 {
+            rowMajor = rowMajor && stride == expected
+            expected *= dim
+        }
+        if rowMajor { return values }
+        var out = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: t.shape.count)
+        var source = 0
+        for n in 0..<count {
+            out[n] = values[source]
+            var axis = t.shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += t.stride[axis]
+                if index[axis] < t.shape[axis] { break }
+                source -= t.stride[axis] * t.shape[axis]
+                index[axis] = 0
+                axis -= 1
             }
         }
         return out

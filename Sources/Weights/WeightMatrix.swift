@@ -1,5 +1,3 @@
-import CHalf
-
 /// A (rows, columns) row-major weight matrix, either float32 in memory or
 /// F16/BF16 read from the memory-mapped checkpoint and widened to float32 a
 /// block of rows at a time where it is used (so a 3B model in half precision
@@ -44,8 +42,7 @@ public struct WeightMatrix: @unchecked Sendable {
         case let .float32(values):
             values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound * columns, count: n) }
         case let .half(base, bfloat16):
-            let src = (base + 2 * range.lowerBound * columns).assumingMemoryBound(to: UInt16.self)
-            if bfloat16 { flamingo_bf16_to_f32(src, dst, n) } else { flamingo_f16_to_f32(src, dst, n) }
+            HalfPrecision.widen(base + 2 * range.lowerBound * columns, dtype: bfloat16 ? .bf16 : .f16, count: n, into: dst)
         }
     }
 

@@ -58,25 +58,28 @@ public final class WeightStore: @unchecked Sendable {
 
     /// The tensor `key`, which must have exactly `shape`.
     public func take(_ key: String, shape: [Int]) throws(WeightError) -> [Float] {
+        try consume(key, shape: shape).file.floats(key)
+    }
+
+    /// The file and entry of `key`, which must have exactly `shape`; marks it used.
+    private func consume(_ key: String, shape: [Int]) throws(WeightError) -> (file: SafetensorsFile, entry: SafetensorsFile.Entry) {
         guard let file = files[key], let entry = file.entries[key] else {
             throw .missingTensor(key: key, expectedShape: shape)
         }
         guard entry.shape == shape else { throw .wrongShape(key: key, expected: shape, actual: entry.shape) }
         consumed.insert(key)
-        return try file.floats(key)
+        return (file, entry)
     }
 
     /// A 2-D tensor as a `WeightMatrix`: F16/BF16 tensors stay in the mapping when `keepHalf`,
     /// everything else is widened to float32 now.
     public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool) throws(WeightError) -> WeightMatrix {
         guard shape.count == 2 else { throw .wrongShape(key: key, expected: shape, actual: self.shape(of: key) ?? []) }
-        guard let file = files[key], let entry = file.entries[key] else { throw .missingTensor(key: key, expectedShape: shape) }
-        guard entry.shape == shape else { throw .wrongShape(key: key, expected: shape, actual: entry.shape) }
+        let (file, entry) = try consume(key, shape: shape)
         if keepHalf, ["F16", "BF16"].contains(entry.dtype), let raw = file.rawBytes(key), let base = raw.baseAddress, raw.count > 0 {
-            consumed.insert(key)
             return WeightMatrix(rows: shape[0], columns: shape[1], half: base, bfloat16: entry.dtype == "BF16", owner: file)
         }
-        return WeightMatrix(rows: shape[0], columns: shape[1], values: try take(key, shape: shape))
+        return WeightMatrix(rows: shape[0], columns: shape[1], values: try file.floats(key))
     }
 
     /// Like `take`, but nil when absent.
