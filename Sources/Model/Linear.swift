@@ -51,13 +51,8 @@ struct Linear: Sendable {
             return
         }
         // Half precision at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
-        if let bias {
-            for r in 0..<rows {
-                let o = out + r * n
-                if accumulate { for j in 0..<n { o[j] += bias[j] } } else { for j in 0..<n { o[j] = bias[j] } }
-            }
-        }
-        let beta: Float = (bias != nil || accumulate) ? 1 : 0
+        let beta = bias.map { b in b.withUnsafeBufferPointer { BLAS.seedOutput(out, rows: rows, columns: n, bias: $0.baseAddress, accumulate: accumulate) } }
+            ?? BLAS.seedOutput(out, rows: rows, columns: n, bias: nil, accumulate: accumulate)
         let tile = tileRows
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
         defer { scratch.deallocate() }

@@ -13,6 +13,20 @@ public enum BLAS {
         weight w: UnsafePointer<Float>, outFeatures n: Int, bias: UnsafePointer<Float>? = nil,
         into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
+        let beta = seedOutput(out, rows: m, columns: n, bias: bias, accumulate: accumulate)
+        if m == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, beta, out, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                        1, x, Int32(k), w, Int32(k), beta, out, Int32(n))
+        }
+    }
+
+    /// Puts the bias into out (M, N) (added when `accumulate`) before a product is added to it;
+    /// returns the beta that product needs (1 when out already holds something, else 0).
+    @inlinable
+    public static func seedOutput(_ out: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int,
+                                  bias: UnsafePointer<Float>?, accumulate: Bool) -> Float {
         if let bias {
             if accumulate {
                 for r in 0..<m { let o = out + r * n; for j in 0..<n { o[j] += bias[j] } }
@@ -20,13 +34,7 @@ public enum BLAS {
                 for r in 0..<m { (out + r * n).update(from: bias, count: n) }
             }
         }
-        let beta: Float = (bias != nil || accumulate) ? 1 : 0
-        if m == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, beta, out, 1)
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                        1, x, Int32(k), w, Int32(k), beta, out, Int32(n))
-        }
+        return (bias != nil || accumulate) ? 1 : 0
     }
 
     /// General strided product C (M, N) = alpha · op(A) · op(B) + beta · C, row-major,
