@@ -150,14 +150,8 @@ public struct OpenFlamingoConverter {
         ]
 
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        var values: [String: SafetensorsWriter.Tensor] = [:]
-        var parameters = 0
-        for (key, item) in tensors {
-            let v = try item.load()
-            guard v.count == item.shape.reduce(1, *) else { throw ConversionError.mismatch(key: key, reason: "shape \(item.shape) but \(v.count) values") }
-            values[key] = .init(shape: item.shape, values: v)
-            parameters += v.count
-        }
+        let values = tensors.mapValues { SafetensorsWriter.Tensor(shape: $0.shape, load: $0.load) }
+        let parameters = tensors.values.reduce(0) { $0 + $1.shape.reduce(1, *) }
         try SafetensorsWriter.write(values, dtype: dtype, metadata: ["format": "pt", "converted_by": "flamingo convert"],
                                     to: out.appendingPathComponent("model.safetensors"))
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])

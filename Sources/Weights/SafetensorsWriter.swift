@@ -10,13 +10,15 @@ public enum SafetensorsWriter {
         var size: Int { self == .f32 ? 4 : 2 }
     }
 
-    public struct Tensor: Sendable {
+    /// A tensor to write: its shape and how to get its values. Values are loaded one tensor at a
+    /// time while writing, so converting a multi-gigabyte model never holds it all in memory.
+    public struct Tensor {
         public var shape: [Int]
-        public var values: [Float]
+        public var load: () throws -> [Float]
 
-        public init(shape: [Int], values: [Float]) {
+        public init(shape: [Int], load: @escaping () throws -> [Float]) {
             self.shape = shape
-            self.values = values
+            self.load = load
         }
     }
 
@@ -26,8 +28,7 @@ public enum SafetensorsWriter {
         var offset = 0
         let sorted = tensors.sorted { $0.key < $1.key }
         for (key, t) in sorted {
-            precondition(t.shape.reduce(1, *) == t.values.count, "tensor \(key): shape \(t.shape) has \(t.shape.reduce(1, *)) elements, values \(t.values.count)")
-            let bytes = t.values.count * dtype.size
+            let bytes = t.shape.reduce(1, *) * dtype.size
             header[key] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
             offset += bytes
         }
@@ -40,8 +41,11 @@ public enum SafetensorsWriter {
             var length = UInt64(json.count).littleEndian
             try handle.write(contentsOf: Data(bytes: &length, count: 8))
             try handle.write(contentsOf: json)
-            for (_, t) in sorted {
-                let values = t.values
+            for (key, t) in sorted {
+                let values = try t.load()
+                guard values.count == t.shape.reduce(1, *) else {
+                    throw WeightError.outOfBounds(path: url.path, key: key, reason: "has \(values.count) values for shape \(t.shape)")
+                }
                 var out = Data(count: values.count * dtype.size)
                 out.withUnsafeMutableBytes { raw in
                     switch dtype {
