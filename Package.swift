@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Evaluation",
-            dependencies: ["Generation", "Model"],
+            dependencies: ["Generation", "Model", "Tensor"],
             swiftSettings: swiftSettings),
         .target(
             name: "Daemon",

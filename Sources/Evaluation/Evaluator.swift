@@ -1,12 +1,14 @@
 import Foundation
 import Generation
 import Model
+import Tensor
 
 /// Runs the full product path on a labelled set: the reader at 1 frame per
 /// second (at most the model's `frame_embs` frames per clip), vision encoder,
 /// resampler, then greedy generation with the training prompts (Prompts), and
 /// scores answers by exact match (AnswerScoring). Same protocol as
 /// Training/train.py `evaluate`, so the Swift and Python numbers compare.
+/// Clips and prompts run in parallel, one per core, with OpenBLAS single-threaded.
 public struct Evaluator: Sendable {
     public let session: FlamingoSession
     public let set: EvaluationSet
@@ -40,7 +42,7 @@ public struct Evaluator: Sendable {
     public func run(progress: (@Sendable (String) -> Void)? = nil) -> EvaluationReport {
         let start = Date()
         let clips = set.clips
-        let encoded = Self.parallelMap(clips.count) { i in encode(clips[i]) }
+        let encoded = Parallel.withSingleThreadedBLAS { Parallel.map(clips.count) { i in encode(clips[i]) } }
         progress?(String(format: "read and encoded %d clip(s) in %.1f s", clips.count, Date().timeIntervalSince(start)))
         let index = Dictionary(uniqueKeysWithValues: clips.enumerated().map { ($0.element.id, $0.offset) })
 
@@ -61,36 +63,46 @@ public struct Evaluator: Sendable {
             }
         }
         for e in set.episodes {
-            guard let ids = Optional((e.support + [e.query]).compactMap({ index[$0.clip] })), ids.count == e.k + 1 else { continue }
+            let ids = (e.support + [e.query]).compactMap { index[$0.clip] }  // EvaluationSet checked every clip exists
             let group = e.form == "answer" ? "fewshot/\(e.k)" : "fewshot-question"
             pending.append((group, ids, e.prompt, e.query.answer, answerTokens, zeroTemporalEmbeddings))
         }
 
+        // The temporal block repeats questions of the main set; each distinct (media, prompt, length) runs once.
+        let key = { (job: Job) in "\(job.zeroed)|\(job.clips)|\(job.maxTokens)|\(job.prompt)" }
+        var firstOfKey: [String: Int] = [:]
+        var unique: [Job] = []
+        for job in pending where firstOfKey[key(job)] == nil {
+            firstOfKey[key(job)] = unique.count
+            unique.append(job)
+        }
         let done = Counter()
-        let jobs = pending
-        let outcomes = Self.parallelMap(jobs.count) { j -> Outcome in
-            let job = jobs[j]
-            defer {
-                let n = done.increment()
-                if n % 500 == 0 { progress?("\(n)/\(jobs.count) prompts") }
-            }
-            let predicted: String
-            do {
-                var media: [[Float]] = []
-                for c in job.clips {
-                    guard let tokens = job.zeroed ? encoded[c].zeroed : encoded[c].tokens else {
-                        throw EvaluationError.unreadable(path: set.url(of: clips[c]).path, reason: encoded[c].error ?? "not encoded")
-                    }
-                    media.append(tokens)
+        let predictions = Parallel.withSingleThreadedBLAS {
+            Parallel.map(unique.count) { j -> String in
+                defer {
+                    let n = done.increment()
+                    if n % 500 == 0 { progress?("\(n)/\(unique.count) prompts") }
                 }
-                predicted = try complete(job.prompt, memory: session.model.mediaMemory(media), maxTokens: job.maxTokens)
-            } catch {
-                predicted = "<error: \(error.localizedDescription)>"
+                let job = unique[j]
+                do {
+                    var media: [[Float]] = []
+                    for c in job.clips {
+                        guard let tokens = job.zeroed ? encoded[c].zeroed : encoded[c].tokens else {
+                            throw EvaluationError.unreadable(path: set.url(of: clips[c]).path, reason: encoded[c].error ?? "not encoded")
+                        }
+                        media.append(tokens)
+                    }
+                    return try complete(job.prompt, memory: session.model.mediaMemory(media), maxTokens: job.maxTokens)
+                } catch {
+                    return "<error: \(error.localizedDescription)>"
+                }
             }
+        }
+        let outcomes = pending.map { job -> Outcome in
+            let predicted = predictions[firstOfKey[key(job)] ?? 0]
             let ok = AnswerScoring.matches(predicted, job.expected)
-            let clip = clips[job.clips[job.clips.count - 1]].id
             return Outcome(group: job.group, correct: ok, mistake: ok ? nil : .init(
-                clip: clip, prompt: job.prompt, expected: job.expected, predicted: predicted))
+                clip: clips[job.clips[job.clips.count - 1]].id, prompt: job.prompt, expected: job.expected, predicted: predicted))
         }
 
         var tally: [String: (Int, Int)] = [:]
@@ -123,9 +135,11 @@ public struct Evaluator: Sendable {
     private func encode(_ clip: EvaluationSet.Clip) -> Encoded {
         do {
             let item = try session.loadMedia(path: set.url(of: clip).path)
-            let tokens = try session.model.encodeMedia(pixels: item.pixels, frames: item.frames.count)
-            let zeroed = try session.model.encodeMedia(pixels: item.pixels, frames: item.frames.count, zeroTemporalEmbeddings: true)
-            return Encoded(tokens: tokens, zeroed: zeroed)
+            let frames = item.frames.count
+            // One pass of the vision encoder; the resampler runs with and without temporal embeddings.
+            let features = try session.model.visionFeatures(pixels: item.pixels, frames: frames)
+            return Encoded(tokens: try session.model.resample(features, frames: frames),
+                           zeroed: try session.model.resample(features, frames: frames, zeroTemporalEmbeddings: true))
         } catch {
             return Encoded(error: error.localizedDescription)
         }
@@ -138,12 +152,5 @@ public struct Evaluator: Sendable {
                                                              options: GenerationOptions(maxNewTokens: maxTokens))
         if out.last == session.model.configuration.specialTokens.endOfChunk { out.removeLast() }
         return session.tokenizer.decode(out, skipSpecialTokens: true)
-    }
-
-    /// `body(i)` for i in 0..<count on every core, results in order.
-    static func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        let slots = Slots<T>(count)
-        DispatchQueue.concurrentPerform(iterations: count) { i in slots.set(i, body(i)) }
-        return slots.values
     }
 }

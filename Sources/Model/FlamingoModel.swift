@@ -89,13 +89,23 @@ public final class FlamingoModel: Sendable {
     /// One media item (an image: 1 frame; a video: its sampled frames) as
     /// pixels (frames, 3, R, R), normalised, to its visual tokens (num_latents, D).
     public func encodeMedia(pixels: [Float], frames: Int, mediaIndex: Int = 0, zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> [Float] {
+        try resample(visionFeatures(pixels: pixels, frames: frames), frames: frames, mediaIndex: mediaIndex,
+                     zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+    }
+
+    /// The vision encoder's patch tokens (frames, patches, width) for pixels (frames, 3, R, R).
+    public func visionFeatures(pixels: [Float], frames: Int) throws(ModelError) -> [Float] {
         let r = configuration.vision.imageSize
         guard frames >= 1, pixels.count == frames * 3 * r * r else {
             throw .invalidInput("media pixels must be (frames, 3, \(r), \(r)); got \(pixels.count) values for \(frames) frame(s)")
         }
-        let features = vision.encode(pixels: pixels, frames: frames)
-        return try resampler.resample(features: features, frames: frames, tokens: configuration.vision.patches,
-                                      mediaIndex: mediaIndex, zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+        return vision.encode(pixels: pixels, frames: frames)
+    }
+
+    /// Patch tokens from `visionFeatures` to the media item's visual tokens (num_latents, D).
+    public func resample(_ features: [Float], frames: Int, mediaIndex: Int = 0, zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> [Float] {
+        try resampler.resample(features: features, frames: frames, tokens: configuration.vision.patches,
+                               mediaIndex: mediaIndex, zeroTemporalEmbeddings: zeroTemporalEmbeddings)
     }
 
     /// Cross-attention keys and values for a prompt's media, per layer: computed

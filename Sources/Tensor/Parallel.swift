@@ -26,6 +26,22 @@ public enum Parallel {
         }
     }
 
+    /// `body(i)` for every i in 0..<count, spread over the cores (iterations are handed out one at a
+    /// time, so uneven work balances), results in order. A body that calls BLAS must run inside
+    /// `withSingleThreadedBLAS`.
+    public static func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress {
+                let out = UncheckedSendable(base)
+                withoutActuallyEscaping(body) { body in
+                    let box = UncheckedSendable(body)
+                    DispatchQueue.concurrentPerform(iterations: count) { i in (out.value + i).initialize(to: box.value(i)) }
+                }
+            }
+            initialized = count
+        }
+    }
+
     /// Runs `body` with OpenBLAS limited to one thread, for loops whose
     /// iterations each call BLAS on small matrices (attention per frame).
     public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
