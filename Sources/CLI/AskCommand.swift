@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Pipeline
 import VideoIO
 
 /// `flamingo ask VIDEO -q QUESTION ...`: short answers about one video.
@@ -34,24 +35,15 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try model.session()
-        do {
+        let rows = try CLIError.reporting {
             let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
-            var rows: [Answer] = []
-            for q in question {
+            return try question.map { q in
                 let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options(maxTokens: 8))
-                rows.append(Answer(question: q, answer: result.text, logprob: result.logprob))
+                return Sidecar.Answer(question: q, answer: result.text, logprob: result.logprob)
             }
-            if json { print(try JSONOutput.encode(rows)) } else {
-                for row in rows { print(question.count == 1 ? row.answer : "\(row.question) \(row.answer)") }
-            }
-        } catch let error as any LocalizedError {
-            throw CLIError(error.errorDescription ?? "\(error)")
         }
-    }
-
-    struct Answer: Encodable {
-        var question: String
-        var answer: String
-        var logprob: Double
+        if json { print(try JSONOutput.encode(rows)) } else {
+            for row in rows { print(question.count == 1 ? row.answer : "\(row.question) \(row.answer)") }
+        }
     }
 }

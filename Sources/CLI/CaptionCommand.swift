@@ -21,14 +21,12 @@ struct CaptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try model.session()
-        do {
+        let result = try CLIError.reporting {
             let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
-            let result = try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options(maxTokens: 48))
-            if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {
-                print(result.text)
-            }
-        } catch let error as any LocalizedError {
-            throw CLIError(error.errorDescription ?? "\(error)")
+            return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options(maxTokens: 48))
+        }
+        if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {
+            print(result.text)
         }
     }
 }

@@ -54,12 +54,8 @@ struct ConvertCommand: AsyncParsableCommand {
         converter.maxSeqLen = maxSeqLen
         converter.dimHead = dimHead
         converter.visionHeadWidth = visionHeadWidth
-        do {
-            let summary = try converter.convert(to: URL(fileURLWithPath: out))
-            let tokens = summary.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-            print("wrote \(out): \(summary.tensors) tensors, \(summary.parameters) parameters (\(dtype)); special tokens \(tokens)")
-        } catch let error as any LocalizedError {
-            throw CLIError(error.errorDescription ?? "\(error)")
-        }
+        let summary = try CLIError.reporting { try converter.convert(to: URL(fileURLWithPath: out)) }
+        let tokens = summary.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        print("wrote \(out): \(summary.tensors) tensors, \(summary.parameters) parameters (\(dtype)); special tokens \(tokens)")
     }
 }

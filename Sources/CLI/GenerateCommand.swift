@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Pipeline
 
 /// `flamingo generate`: one interleaved prompt, open-ended or closed-ended.
 struct GenerateCommand: AsyncParsableCommand {
@@ -46,37 +47,25 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            let session = try model.session()
+        let session = try model.session()
+        try CLIError.reporting {
             let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: .commandLine) }
             let memory = try session.encode(items)
             if !option.isEmpty {
                 let scores = try session.score(prompt: prompt, options: option, media: items, memory: memory)
-                let rows = zip(option, scores).map { OptionScore(option: $0, logprob: $1) }
+                let rows = zip(option, scores).map { Sidecar.OptionScore(option: $0, logprob: $1) }
                 if json { print(try JSONOutput.encode(rows)) } else {
                     for row in rows { print(String(format: "%10.4f  %@", row.logprob, row.option)) }
                 }
             } else {
                 let options = GenerationOptions(maxNewTokens: maxTokens, numBeams: beams, lengthPenalty: lengthPenalty)
                 let result = try session.generate(prompt: prompt, media: items, options: options, memory: memory)
-                if json { print(try JSONOutput.encode(GenerateResult(text: result.text, logprob: result.logprob))) } else {
+                if json { print(try JSONOutput.encode(Sidecar.Generated(text: result.text, logprob: result.logprob))) } else {
                     print(result.text)
                 }
             }
-        } catch let error as any LocalizedError {
-            throw CLIError(error.errorDescription ?? "\(error)")
         }
     }
-}
-
-struct OptionScore: Encodable {
-    var option: String
-    var logprob: Double
-}
-
-struct GenerateResult: Encodable {
-    var text: String
-    var logprob: Double
 }
 
 enum JSONOutput {

@@ -18,8 +18,6 @@ struct ModelOption: ParsableArguments {
     }
 
     func session() throws -> FlamingoSession {
-        do { return try FlamingoSession(directory: try directory) } catch let error as any LocalizedError {
-            throw CLIError(error.errorDescription ?? "\(error)")
-        }
+        try CLIError.reporting { try FlamingoSession(directory: try directory) }
     }
 }

@@ -75,6 +75,11 @@ public struct Sidecar: Codable, Sendable, Equatable {
     public struct Generated: Codable, Sendable, Equatable {
         public var text: String
         public var logprob: Double
+
+        public init(text: String, logprob: Double) {
+            self.text = text
+            self.logprob = logprob
+        }
     }
 
     public struct Segment: Codable, Sendable, Equatable {
@@ -88,6 +93,12 @@ public struct Sidecar: Codable, Sendable, Equatable {
         public var question: String
         public var answer: String
         public var logprob: Double
+
+        public init(question: String, answer: String, logprob: Double) {
+            self.question = question
+            self.answer = answer
+            self.logprob = logprob
+        }
     }
 
     public struct Classification: Codable, Sendable, Equatable {
@@ -101,6 +112,11 @@ public struct Sidecar: Codable, Sendable, Equatable {
     public struct OptionScore: Codable, Sendable, Equatable {
         public var option: String
         public var logprob: Double
+
+        public init(option: String, logprob: Double) {
+            self.option = option
+            self.logprob = logprob
+        }
     }
 
     public struct PromptResult: Codable, Sendable, Equatable {
