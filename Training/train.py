@@ -430,18 +430,30 @@ def build_flamingo(vocab, ck_vision, ck_lm):
     return model
 
 
+def balanced_questions(label):
+    """The question dicts of a clip's scoring subset (`qa_balanced`), in that order."""
+    qmap = {q["question"]: q for q in label["qa"]}
+    return [qmap[q] for q in label["qa_balanced"]]
+
+
+def example_index(d):
+    """Single-object clips and each clip's balanced questions by type, built once per split."""
+    if "_example_index" not in d:
+        qa_by_type = []
+        for lab in d["labels"]:
+            bt = defaultdict(list)
+            for q in balanced_questions(lab):
+                bt[q["type"]].append((q["question"], q["answer"]))
+            qa_by_type.append(bt)
+        d["_example_index"] = ([i for i in range(len(d["labels"])) if d["n_objects"][i] == 1], qa_by_type)
+    return d["_example_index"]
+
+
 def build_examples(d, rng, n, tok):
     """Training sequences: list of (clip ids, token ids, loss mask). Weighted mixture (MIX)."""
     labels = d["labels"]
     N = len(labels)
-    single = [i for i in range(N) if d["n_objects"][i] == 1]
-    qa_by_type = []
-    for lab in labels:
-        qmap = {q["question"]: q for q in lab["qa"]}
-        bt = defaultdict(list)
-        for q in lab["qa_balanced"]:
-            bt[qmap[q]["type"]].append((q, qmap[q]["answer"]))
-        qa_by_type.append(bt)
+    single, qa_by_type = example_index(d)
     kinds = [m[0] for m in MIX]
     probs = np.array([m[1] for m in MIX])
 
@@ -659,9 +671,8 @@ def probe(model, tok, ev, ev_cache, n=48):
     labels = ev["labels"][:n]
     jobs, ans = [], []
     for c, lab in enumerate(labels):
-        qmap = {q["question"]: q for q in lab["qa"]}
-        for q in lab["qa_balanced"]:
-            jobs.append(([c], world.question_prompt(q))); ans.append(qmap[q]["answer"])
+        for q in balanced_questions(lab):
+            jobs.append(([c], world.question_prompt(q["question"]))); ans.append(q["answer"])
     qa = np.mean([world.score(p, a) for p, a in zip(greedy(model, tok, cache, off, jobs, 4), ans)])
     caps = greedy(model, tok, cache, off, [([c], world.CAPTION_PROMPT) for c in range(len(labels))], 24)
     cap = np.mean([world.score(p, lab["caption"]) for p, lab in zip(caps, labels)])
@@ -679,10 +690,9 @@ def evaluate(model, tok, ev, ev_cache, fewshot, eval_max, rng):
     # QA on the balanced subset
     jobs, meta = [], []
     for c in clips:
-        qmap = {q["question"]: q for q in labels[c]["qa"]}
-        for q in labels[c]["qa_balanced"]:
-            jobs.append(([c], world.question_prompt(q)))
-            meta.append(qmap[q])
+        for q in balanced_questions(labels[c]):
+            jobs.append(([c], world.question_prompt(q["question"])))
+            meta.append(q)
     preds = greedy(model, tok, cache, off, jobs, 4)
     per = defaultdict(list)
     for p, q in zip(preds, meta):
