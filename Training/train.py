@@ -831,6 +831,10 @@ def main():
     ck_lm = run_stage("lm", lambda a, s, st: stage_lm(a, s, st, tok))
     if args.until == "lm":
         return
+    # The resampler and cross-attention initialisation draws from torch's global generator: seed it here, so
+    # the stage is the same whether the earlier stages ran in this process or were resumed (importing
+    # open_clip/open_flamingo leaves that generator randomly seeded).
+    seeded(args.seed, 4)
     model = build_flamingo(tok.vocab, ck_v, ck_lm)
     t0 = time.time()
     train_cache = encode_frames(model.vision_encoder, train)
