@@ -73,10 +73,12 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3, vision_dense_weight=1.0,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=None, eval_every=0),
+                 pr_steps=800, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0,
+                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3, vision_dense_weight=1.0,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
-                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, export_dtype="f16", eval_max=120, eval_every=0),
+                  pr_steps=60, pr_batch=32, pr_lr=2e-3, pr_q_init_scale=4.0,
+                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=120, eval_every=0),
 }
 # Sequence kinds. "questions": 1-3 clips, each followed by 2-4 of its questions, every question with its own
 # <image> of that clip (text attends only to the media just before it), so one sequence carries many answers
@@ -115,7 +117,7 @@ def seeded(seed, stage):
 def load_split(shard_paths, labels_path):
     arrs = [np.load(p) for p in shard_paths]
     cat = {k: np.concatenate([a[k] for a in arrs]) for k in ("frames", "n_frames", "n_objects", "obj_shape",
-                                                             "obj_color", "obj_motion", "obj_pos", "index")}
+                                                             "obj_color", "obj_motion", "obj_pos", "obj_size", "index")}
     labels = [json.loads(l) for l in open(labels_path)]
     by_id = {l["id"]: l for l in labels}
     pre = "eval_%04d" if "eval" in os.path.basename(shard_paths[0]) else "train_%06d"
@@ -216,7 +218,8 @@ def preprocess(u8):
 
 
 def augment(u8, rng):
-    """Colour gain +-5%, Gaussian noise sigma <= 3, translation up to 2 px (edge-replicated)."""
+    """Colour gain +-5%, Gaussian noise sigma <= 3, translation up to 2 px (edge-replicated).
+    Returns the frames and each frame's content shift (dx, dy) in px."""
     x = u8.astype(np.float32)
     n = x.shape[0]
     x *= rng.uniform(0.95, 1.05, size=(n, 1, 1, 3)).astype(np.float32)
@@ -227,26 +230,42 @@ def augment(u8, rng):
     sh = rng.integers(-2, 3, size=(n, 2))
     for i in range(n):
         out[i] = p[i, 2 + sh[i, 0]:2 + sh[i, 0] + R, 2 + sh[i, 1]:2 + sh[i, 1] + R]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), -sh[:, ::-1].astype(np.float32)
 
 
-def patch_targets(d, sizes, clips, frames, grid):
-    """(n, grid*grid) colour and shape class of the object whose box covers each patch centre
-    (last object wins where boxes overlap); index len(COLOR_NAMES) / len(SHAPES) is background."""
+def _inside(shape, X, Y, h):
+    """Points (X, Y), relative to the box centre, inside a shape of half size h (world.py's shapes)."""
+    if shape == 1:  # square
+        return (np.abs(X) <= h) & (np.abs(Y) <= h)
+    if shape == 0:  # circle
+        return X * X + Y * Y <= h * h
+    return (Y <= h) & (np.abs(X) <= (Y + h) / 2)  # triangle: apex (0, -h), base y = +h
+
+
+def patch_targets(d, sizes, clips, frames, grid, shift, sub=4):
+    """Per patch (n, grid*grid): colour and shape class of the object covering most of it (at least a quarter of
+    its sub x sub sample points; index len(COLOR_NAMES) / len(SHAPES) is background), and that object's centre
+    (x, y) in frame units (NaN for background), so that every object patch carries its object's position.
+    shift: (n, 2) content shift of the augmented frames, in frame units."""
     n = len(clips)
-    color = np.full((n, grid * grid), len(world.COLOR_NAMES), dtype=np.int64)
-    shape = np.full((n, grid * grid), len(world.SHAPES), dtype=np.int64)
-    centres = (np.arange(grid) + 0.5) / grid
-    py, px = np.meshgrid(centres, centres, indexing="ij")
-    px, py = px.reshape(-1), py.reshape(-1)
+    P = grid * grid
+    color = np.full((n, P), len(world.COLOR_NAMES), dtype=np.int64)
+    shape = np.full((n, P), len(world.SHAPES), dtype=np.int64)
+    centre = np.full((n, P, 2), np.nan, dtype=np.float32)
+    pts = (np.arange(grid * sub) + 0.5) / (grid * sub)
+    py, px = np.meshgrid(pts, pts, indexing="ij")  # (grid*sub, grid*sub), frame units
     for i, (c, f) in enumerate(zip(clips, frames)):
+        best = np.full(P, 0.25)
         for j in range(int(d["n_objects"][c])):
-            x, y = d["obj_pos"][c, f, j]
-            h = sizes[c, j] / 2
-            inside = (np.abs(px - x) <= h) & (np.abs(py - y) <= h)
-            color[i, inside] = d["obj_color"][c, j]
-            shape[i, inside] = d["obj_shape"][c, j]
-    return torch.from_numpy(color), torch.from_numpy(shape)
+            x, y = d["obj_pos"][c, f, j] + shift[i]
+            cover = _inside(int(d["obj_shape"][c, j]), px - x, py - y, sizes[c, j] / 2)
+            frac = cover.reshape(grid, sub, grid, sub).mean(axis=(1, 3)).reshape(-1)
+            win = frac >= best
+            best = np.where(win, frac, best)
+            color[i, win] = d["obj_color"][c, j]
+            shape[i, win] = d["obj_shape"][c, j]
+            centre[i, win] = (x, y)
+    return torch.from_numpy(color), torch.from_numpy(shape), torch.from_numpy(centre)
 
 
 def stage_vision(args, sc, state, train):
@@ -260,11 +279,9 @@ def stage_vision(args, sc, state, train):
     # so without them the last block's patch outputs are never trained): colour and shape under each patch.
     W = ARCH["vision"]["width"]
     grid = ARCH["vision"]["image_size"] // ARCH["vision"]["patch_size"]
-    heads = nn.ModuleList([nn.Linear(W, len(world.COLOR_NAMES) + 1), nn.Linear(W, len(world.SHAPES) + 1)])
-    sizes = np.zeros((len(train["n_frames"]), 3), dtype=np.float32)
-    for c, lab in enumerate(train["labels"]):
-        for j, o in enumerate(lab["objects"][:3]):
-            sizes[c, j] = o["size_frac"]
+    heads = nn.ModuleList([nn.Linear(W, len(world.COLOR_NAMES) + 1), nn.Linear(W, len(world.SHAPES) + 1),
+                           nn.Linear(W, 2)])
+    sizes = train["obj_size"]  # (clips, 3) size / S, caption order like obj_pos (labels' "objects" are in draw order)
     params = list(visual.parameters()) + list(text.parameters()) + [logit_scale] + (list(heads.parameters()) if dense else [])
     opt = torch.optim.AdamW(params, lr=sc["vision_lr"], weight_decay=0.05)
     pairs = [(c, f) for c in range(len(train["n_frames"])) for f in range(int(train["n_frames"][c]))]
@@ -278,7 +295,8 @@ def stage_vision(args, sc, state, train):
         if pos + B > len(perm):
             perm, pos = rng.permutation(len(pairs)), 0
         idx = perm[pos:pos + B]; pos += B
-        px = preprocess(augment(train["frames"][pairs[idx, 0], pairs[idx, 1]], rng))
+        frames, shift = augment(train["frames"][pairs[idx, 0], pairs[idx, 1]], rng)
+        px = preprocess(frames)
         t = torch.from_numpy(texts[idx])
         lr = sc["vision_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
@@ -293,14 +311,19 @@ def stage_vision(args, sc, state, train):
         loss = 0.5 * (torch.sum(-tgt * F.log_softmax(logits, 1), 1).mean()
                       + torch.sum(-tgt * F.log_softmax(logits.t(), 1), 1).mean())
         if dense:
-            tc, ts = patch_targets(train, sizes, pairs[idx, 0], pairs[idx, 1], grid)
-            lc, ls = heads[0](tokens), heads[1](tokens)  # (B, grid*grid, classes)
+            tc, ts, tp = patch_targets(train, sizes, pairs[idx, 0], pairs[idx, 1], grid,
+                                       shift / train["frames"].shape[2])
+            lc, ls, lp = heads[0](tokens), heads[1](tokens), heads[2](tokens)  # (B, grid*grid, classes | 2)
             dense_loss = F.cross_entropy(lc.reshape(-1, lc.shape[-1]), tc.reshape(-1)) + \
                 F.cross_entropy(ls.reshape(-1, ls.shape[-1]), ts.reshape(-1))
+            on = ~torch.isnan(tp[..., 0])
+            # object centre from every patch of the object, in units of a quarter frame (~unit variance)
+            dense_loss = dense_loss + F.mse_loss(4 * lp[on], 4 * (tp[on] - 0.5))
             loss = loss + sc["vision_dense_weight"] * dense_loss
             fg = tc.reshape(-1) < len(world.COLOR_NAMES)
             dense_acc = ((lc.reshape(-1, lc.shape[-1]).argmax(1) == tc.reshape(-1))[fg].float().mean().item(),
-                         (ls.reshape(-1, ls.shape[-1]).argmax(1) == ts.reshape(-1))[fg].float().mean().item())
+                         (ls.reshape(-1, ls.shape[-1]).argmax(1) == ts.reshape(-1))[fg].float().mean().item(),
+                         (lp[on] + 0.5 - tp[on]).abs().mean().item())
         acc = (logits.argmax(1) == torch.arange(B)).float().mean().item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -309,7 +332,7 @@ def stage_vision(args, sc, state, train):
         if step % max(1, steps // 10) == 0 or step == steps - 1:
             log(state, "vision step %d/%d loss %.4f i2t-acc %.3f%s" % (
                 step, steps, loss.item(), acc,
-                " patch colour/shape acc (objects) %.3f/%.3f" % dense_acc if dense else ""))
+                " patch colour/shape acc (objects) %.3f/%.3f, centre MAE %.3f" % dense_acc if dense else ""))
     state["final_loss"] = loss.item()
     return {"visual": visual.state_dict()}
 
@@ -504,9 +527,10 @@ def build_examples(d, rng, n, tok):
     return out
 
 
-def perceive(model, cache, off, clip_lists):
+def perceive(model, cache, off, clip_lists, latents=None):
     """vis_x (B, T_max, n_latents, D): each clip's frames (K real frames, grouped by K) through the perceiver;
-    missing media are zeros (never attended: media_locations)."""
+    missing media are zeros (never attended: media_locations). A dict passed as `latents` receives each
+    distinct clip's latents (n_latents, D)."""
     B = len(clip_lists)
     T = max(1, max(len(c) for c in clip_lists))
     nl, D = ARCH["resampler"]["num_latents"], ARCH["vision"]["width"]
@@ -515,7 +539,7 @@ def perceive(model, cache, off, clip_lists):
     groups = defaultdict(list)
     for c in unique:
         groups[int(off[c + 1] - off[c])].append(c)
-    latents = {}
+    latents = {} if latents is None else latents
     for K in sorted(groups):
         g = groups[K]
         x = torch.stack([cache[off[c]:off[c] + K] for c in g]).float()  # (n, K, v, d)
@@ -524,6 +548,103 @@ def perceive(model, cache, off, clip_lists):
             latents[c] = y[i]
     pad = torch.zeros(nl, D)
     return torch.stack([torch.stack([latents[int(c)] for c in cl] + [pad] * (T - len(cl))) for cl in clip_lists])
+
+
+class SceneHead(nn.Module):
+    """Training-only readout of the resampler's latents (stage "perceiver"): a linear map of all latents to, for
+    each (colour, shape) pair, its presence (1 logit), its motion (5) and its place in the caption order (3),
+    and to the object count (3). It asks the latents what the language model will ask them, so that they bind
+    colour, shape, motion and position per object before the cross-attention exists. Not exported."""
+
+    def __init__(self, n_latents, dim):
+        super().__init__()
+        self.n_pairs = len(world.COLOR_NAMES) * len(world.SHAPES)
+        self.norm = nn.LayerNorm(dim)
+        self.out = nn.Linear(n_latents * dim, self.n_pairs * 9 + 3)
+
+    def forward(self, latents):  # latents (n, n_latents, D) -> (n, pairs, 6), (n, pairs, 3), (n, 3)
+        y = self.out(self.norm(latents).flatten(1))
+        pairs = y[:, :-3].view(len(y), self.n_pairs, 9)
+        return pairs[..., :6], pairs[..., 6:], y[:, -3:]
+
+
+def scene_targets(d, clips):
+    """Per clip: (pairs,) 0 = absent or 1 + motion index, (pairs,) caption rank or -100, count - 1."""
+    nS = len(world.SHAPES)
+    pair = torch.zeros(len(clips), len(world.COLOR_NAMES) * nS, dtype=torch.long)
+    rank = torch.full(pair.shape, -100, dtype=torch.long)
+    for i, c in enumerate(clips):
+        for j in range(int(d["n_objects"][c])):
+            k = int(d["obj_color"][c, j]) * nS + int(d["obj_shape"][c, j])
+            pair[i, k] = 1 + int(d["obj_motion"][c, j])
+            rank[i, k] = j
+    return pair, rank, torch.from_numpy(d["n_objects"][clips].astype(np.int64) - 1)
+
+
+def scene_loss(head, d, latents, drop):
+    """SceneHead loss on a dict clip -> latents (n_latents, D); with `drop` (no frame_embs) motion is not asked,
+    since without frame order the direction is unknowable. Returns the loss and, for the
+    log, the share of clips read exactly and of present objects whose motion is right."""
+    clips = sorted(latents)
+    lp, lr_, lc = head(torch.stack([latents[c] for c in clips]))
+    pair, rank, count = scene_targets(d, clips)
+    present = pair > 0
+    # presence of every (colour, shape) pair, then the motion of the present ones (1 + motion index)
+    loss = F.binary_cross_entropy_with_logits(lp[..., 0], present.float())
+    if not drop:
+        loss = loss + F.cross_entropy(lp[..., 1:][present], pair[present] - 1)
+    loss = loss + F.cross_entropy(lr_.reshape(-1, 3), rank.reshape(-1), ignore_index=-100) + \
+        F.cross_entropy(lc, count)
+    with torch.no_grad():
+        pred = torch.where(lp[..., 0] > 0, 1 + lp[..., 1:].argmax(-1), torch.zeros_like(pair))
+        hit = pred == pair
+        acc = (hit.all(-1).float().mean().item(), hit[present].float().mean().item())
+    return loss, acc
+
+
+def stage_perceiver(args, sc, state, model, train, train_cache):
+    """Warm start of the Perceiver Resampler (and its frame_embs) on the scene readout (SceneHead) from cached
+    ViT tokens, before the cross-attention and the language-model loss of stage "flamingo" take over."""
+    rng = seeded(args.seed, 6)
+    cache, off = train_cache
+    per = model.perceiver
+    # OpenFlamingo's init gives nearly uniform attention over the K x 64 patch tokens, so every clip's latents
+    # start out alike and to_q gets almost no gradient; a larger to_q init makes the attention depend on
+    # content from the first step (measured: faster start of the scene readout).
+    with torch.no_grad():
+        for n, p in per.named_parameters():
+            if n.endswith("to_q.weight"):
+                p.mul_(sc["pr_q_init_scale"])
+    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"])
+    params = list(per.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=sc["pr_lr"], weight_decay=0.01)
+    steps, B = sc["pr_steps"], sc["pr_batch"]
+    warm = max(1, steps // 20)
+    N = len(train["n_frames"])
+    per.train()
+    for step in range(steps):
+        clips = rng.integers(N, size=B)
+        lr = sc["pr_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        drop = rng.random() < sc["fl_zero_temporal_p"]
+        frame_embs = per.frame_embs
+        if drop:
+            per.frame_embs = None
+        lat = {}
+        perceive(model, cache, off, [[int(c)] for c in clips], lat)
+        if drop:
+            per.frame_embs = frame_embs
+        loss, (acc_pair, acc_motion) = scene_loss(head, train, lat, drop)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % max(1, steps // 20) == 0 or step == steps - 1:
+            log(state, "perceiver step %d/%d loss %.4f scene exact %.3f object motion %.3f%s" % (
+                step, steps, loss.item(), acc_pair, acc_motion, " (no frame_embs)" if drop else ""))
+    state["final_loss"] = loss.item()
+    return {"perceiver": per.state_dict(), "head": head.state_dict()}
 
 
 def flamingo_logits(model, vis, ids):
@@ -536,18 +657,23 @@ def flamingo_logits(model, vis, ids):
     return out
 
 
-def stage_flamingo(args, sc, state, tok, model, train_cache):
+def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
     rng = seeded(args.seed, 3)
     cache, off = train_cache
     for p in model.parameters():
         p.requires_grad_(False)
     train_mods = [model.perceiver] + [m for m in model.lang_encoder.gated_cross_attn_layers if m is not None]
+    # The scene readout of stage "perceiver" keeps training alongside (weight fl_scene_weight), so the
+    # language-model loss, noisy while the cross-attention is young, does not undo the latents' binding.
+    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"])
+    head.load_state_dict(head_state)
+    train_mods.append(head)
     tparams = [p for m in train_mods for p in m.parameters()]
     for p in tparams:
         p.requires_grad_(True)
     # The tanh gates start at 0 (OpenFlamingo); at this scale's few hundred steps they get a larger step size
     # (sc["fl_gate_lr_mult"]) and no weight decay, or they stay near 0 and vision barely reaches the LM.
-    gate_ids = {id(m.attn_gate) for m in train_mods[1:]} | {id(m.ff_gate) for m in train_mods[1:]}
+    gate_ids = {id(m.attn_gate) for m in train_mods[1:-1]} | {id(m.ff_gate) for m in train_mods[1:-1]}
     gates = [p for p in tparams if id(p) in gate_ids]
     others = [p for p in tparams if id(p) not in gate_ids]
     wte = model.lang_encoder.transformer.wte.weight
@@ -569,6 +695,7 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
         ck = torch.load(partial)
         model.perceiver.load_state_dict(ck["perceiver"])
         model.lang_encoder.gated_cross_attn_layers.load_state_dict(ck["xattn"])
+        head.load_state_dict(ck["head"])
         with torch.no_grad():
             wte.copy_(ck["wte"])
         opt.load_state_dict(ck["opt"])
@@ -580,17 +707,26 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
         if step > first and step % max(1, steps // 10) == 0:
             torch.save({"step": step, "perceiver": model.perceiver.state_dict(),
                         "xattn": model.lang_encoder.gated_cross_attn_layers.state_dict(), "wte": wte.detach().clone(),
-                        "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
+                        "head": head.state_dict(), "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
                        partial + ".tmp")
             os.replace(partial + ".tmp", partial)
         ex = build_examples(state["train"], rng, B, tok)
-        L = max(len(e[1]) for e in ex)
-        ids = torch.full((B, L), PAD_ID, dtype=torch.long)
-        tgt = torch.full((B, L), -100, dtype=torch.long)
-        for r, (_, s, m) in enumerate(ex):
-            ids[r, :len(s)] = torch.tensor(s)
-            mt = torch.tensor(m)
-            tgt[r, :len(s)] = torch.where(mt, torch.tensor(s), torch.tensor(-100))
+        # Length buckets: the batch is sorted by length and run as `fl_buckets` micro-batches, each padded to
+        # its own longest sequence (one long question sequence no longer pads 31 short ones); the loss is the
+        # mean over all target tokens of the batch, as with one padded batch.
+        order = sorted(range(B), key=lambda r: len(ex[r][1]))
+        buckets = [order[j * B // sc["fl_buckets"]:(j + 1) * B // sc["fl_buckets"]]
+                   for j in range(sc["fl_buckets"])]
+        batches = []
+        for rows in buckets:
+            L = max(len(ex[r][1]) for r in rows)
+            ids = torch.full((len(rows), L), PAD_ID, dtype=torch.long)
+            tgt = torch.full((len(rows), L), -100, dtype=torch.long)
+            for i, r in enumerate(rows):
+                _, s, m = ex[r]
+                ids[i, :len(s)] = torch.tensor(s)
+                tgt[i, :len(s)] = torch.where(torch.tensor(m), torch.tensor(s), torch.tensor(-100))
+            batches.append((rows, ids, tgt))
         lr = sc["fl_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
             g["lr"] = lr * g["mult"]
@@ -600,12 +736,21 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
         frame_embs = model.perceiver.frame_embs
         if drop:
             model.perceiver.frame_embs = None
-        vis = perceive(model, cache, off, [e[0] for e in ex])
+        lat = {}
+        vis = perceive(model, cache, off, [e[0] for e in ex], lat)  # (B, T_max, n_latents, D), each clip once
         if drop:
             model.perceiver.frame_embs = frame_embs
-        logits = flamingo_logits(model, vis, ids)
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
-                               ignore_index=-100)
+        n_tgt = sum(int((t[:, 1:] >= 0).sum()) for _, _, t in batches)
+        loss = 0.0
+        for rows, ids, tgt in batches:
+            T = max(len(ex[r][0]) for r in rows)
+            logits = flamingo_logits(model, vis[rows, :T], ids)
+            loss = loss + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
+                                          ignore_index=-100, reduction="sum") / n_tgt
+        lm_loss, s_loss, s_acc = loss, torch.zeros(()), (0.0, 0.0)
+        if sc["fl_scene_weight"] > 0:
+            s_loss, s_acc = scene_loss(head, state["train"], lat, drop)
+            loss = loss + sc["fl_scene_weight"] * s_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(tparams + [wte], 1.0)
@@ -613,11 +758,12 @@ def stage_flamingo(args, sc, state, tok, model, train_cache):
         if step % max(1, steps // 10) == 0 or step == steps - 1:
             gates = [round(math.tanh(m.attn_gate.item()), 3) for m in model.lang_encoder.gated_cross_attn_layers
                      if m is not None]
-            log(state, "flamingo step %d/%d loss %.4f tanh(attn_gate) %s" % (step, steps, loss.item(), gates))
+            log(state, "flamingo step %d/%d lm loss %.4f scene loss %.4f (exact %.3f) tanh(attn_gate) %s" % (
+                step, steps, lm_loss.item(), s_loss.item(), s_acc[0], gates))
         if "probe" in state and (step + 1) % max(1, steps // 5) == 0:
             log(state, "probe (diagnostic only, not used for selection): %s" % probe(model, tok, *state["probe"]))
             model.perceiver.train()
-    state["final_loss"] = loss.item()
+    state["final_loss"] = lm_loss.item()
     if os.path.exists(partial):
         os.remove(partial)  # the stage checkpoint supersedes it
     return {"perceiver": model.perceiver.state_dict(),
@@ -669,14 +815,18 @@ def probe(model, tok, ev, ev_cache, n=48):
     model.eval()
     cache, off = ev_cache
     labels = ev["labels"][:n]
-    jobs, ans = [], []
+    jobs, qs = [], []
     for c, lab in enumerate(labels):
         for q in balanced_questions(lab):
-            jobs.append(([c], world.question_prompt(q["question"]))); ans.append(q["answer"])
-    qa = np.mean([world.score(p, a) for p, a in zip(greedy(model, tok, cache, off, jobs, 4), ans)])
+            jobs.append(([c], world.question_prompt(q["question"]))); qs.append(q)
+    per = defaultdict(list)
+    for p, q in zip(greedy(model, tok, cache, off, jobs, 4), qs):
+        per[q["type"]].append(world.score(p, q["answer"]))
+    qa = np.mean([x for v in per.values() for x in v])
     caps = greedy(model, tok, cache, off, [([c], world.CAPTION_PROMPT) for c in range(len(labels))], 24)
     cap = np.mean([world.score(p, lab["caption"]) for p, lab in zip(caps, labels)])
-    return "qa %.3f (n=%d), captions %.3f (n=%d)" % (qa, len(jobs), cap, len(labels))
+    return "qa %.3f (n=%d; %s), captions %.3f (n=%d)" % (
+        qa, len(jobs), " ".join("%s %.2f" % (t, np.mean(v)) for t, v in sorted(per.items())), cap, len(labels))
 
 
 def evaluate(model, tok, ev, ev_cache, fewshot, eval_max, rng):
@@ -781,7 +931,7 @@ def main():
     ap.add_argument("--data-seed", type=int, default=1, help="seed for make_dataset.py if shards are missing")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true", help="skip stages whose checkpoint exists")
-    ap.add_argument("--until", choices=["data", "vision", "lm", "flamingo"], default=None,
+    ap.add_argument("--until", choices=["data", "vision", "lm", "perceiver", "flamingo"], default=None,
                     help="stop after this stage (its checkpoint is written)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override one of the scale's settings (for experiments; recorded in the report)")
@@ -843,10 +993,15 @@ def main():
     print("cached ViT tokens: train %s, eval %s (%.1fs)" % (tuple(train_cache[0].shape), tuple(ev_cache[0].shape),
                                                             timings["cache"]), flush=True)
 
+    ck_p = run_stage("perceiver", lambda a, s, st: stage_perceiver(a, s, st, model, train, train_cache))
+    model.perceiver.load_state_dict(ck_p["perceiver"])
+    if args.until == "perceiver":
+        return
+
     def fl(a, s, st):
         st["train"] = train
         st["probe"] = (ev, ev_cache)
-        return stage_flamingo(a, s, st, tok, model, train_cache)
+        return stage_flamingo(a, s, st, tok, model, train_cache, ck_p["head"])
     ck_f = run_stage("flamingo", fl)
     if args.until == "flamingo":
         return
