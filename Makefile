@@ -10,7 +10,7 @@ BENCH_DIR    := .bench
 PYTHON_REF   := .venv-reference/bin/python
 TRAIN_OUT    := Training/out/shapes-v1
 
-.PHONY: deps build demo test eval train install-model bench-frames bench-videos bench-engine reference-env reference-fixtures clean
+.PHONY: deps build demo test eval train install-model bench-frames bench-videos bench-engine bench-caption reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -81,6 +81,11 @@ reference-fixtures: reference-env
 ## 32 tokens from a GPT-2-small-sized MosaicGPT after a 64-token prompt (release build).
 bench-engine: build reference-env
 	$(RELEASE_BIN) bench engine --runs 5
+
+## Seconds per 8-frame, 20-token caption at OpenFlamingo-3B size (random weights; writes 15 GB under
+## .bench/of3b and needs about 11 GB of memory), ours (f32 and f16 at rest) against PyTorch fp32.
+bench-caption: build reference-env
+	$(RELEASE_BIN) bench caption --runs 1
 
 clean:
 	rm -rf .build .demo-frames

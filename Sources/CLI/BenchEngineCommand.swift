@@ -29,23 +29,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
     var skipPeer = false
 
     func run() async throws {
-        var torch: [String: Double] = [:]
-        if !skipPeer {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [peer, directory, "--runs", String(runs)]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0,
-                  let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-                  let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw CLIError("the PyTorch peer failed (\(python) \(peer))")
-            }
-            for (k, v) in json { if let d = v as? Double { torch[k] = d } }
-        }
+        let torch = skipPeer ? [:] : try TorchPeer.run(python: python, script: peer,
+                                                       arguments: [directory, "--runs", String(runs)])
         let base = URL(fileURLWithPath: directory)
 
         // Vision encoder: ViT-B/16, 8 frames at 224.
@@ -97,18 +82,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
     }
 
     private func median(_ body: () -> Void) -> Double {
-        (try? medianThrowing(body)) ?? 0
+        (try? TorchPeer.medianSeconds(runs: runs, body)) ?? 0
     }
 
     private func medianThrowing(_ body: () throws -> Void) throws -> Double {
-        try body()  // warm-up
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
+        try TorchPeer.medianSeconds(runs: runs, body)
     }
 
     /// The encoder's linear layers and attention products, as bare BLAS calls.
