@@ -73,11 +73,11 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=520, vision_batch=256, vision_lr=1e-3, vision_dense_weight=1.0,
                  lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
-                 pr_steps=800, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0,
+                 pr_steps=800, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="linear",
                  fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=64, vision_lr=1e-3, vision_dense_weight=1.0,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
-                  pr_steps=60, pr_batch=32, pr_lr=2e-3, pr_q_init_scale=4.0,
+                  pr_steps=60, pr_batch=32, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="linear",
                   fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=120, eval_every=0),
 }
 # Sequence kinds. "questions": 1-3 clips, each followed by 2-4 of its questions, every question with its own
@@ -551,21 +551,38 @@ def perceive(model, cache, off, clip_lists, latents=None):
 
 
 class SceneHead(nn.Module):
-    """Training-only readout of the resampler's latents (stage "perceiver"): a linear map of all latents to, for
-    each (colour, shape) pair, its presence (1 logit), its motion (5) and its place in the caption order (3),
-    and to the object count (3). It asks the latents what the language model will ask them, so that they bind
-    colour, shape, motion and position per object before the cross-attention exists. Not exported."""
+    """Training-only readout of the resampler's latents (stages "perceiver" and "flamingo"; not exported). For
+    each of the 15 (colour, shape) pairs it predicts presence (1 logit), motion (5) and place in the caption
+    order (3), and the object count (3): what the language model will ask, so that the latents bind colour,
+    shape, motion and position per object before the cross-attention exists.
+    kind "linear": one linear map of all latents (flattened).
+    kind "slots": latent k is the slot of pair k and one linear map, shared by all slots, reads each slot's
+    presence, motion, rank and also its own colour and shape (5 + 3 more outputs, asked when present); the
+    16th latent gives the count. Shared weights mean one code for "red" or "circle" in every slot, which a
+    cross-attention query can match whatever slot holds the object."""
 
-    def __init__(self, n_latents, dim):
+    def __init__(self, n_latents, dim, kind="linear"):
         super().__init__()
+        self.kind = kind
         self.n_pairs = len(world.COLOR_NAMES) * len(world.SHAPES)
         self.norm = nn.LayerNorm(dim)
-        self.out = nn.Linear(n_latents * dim, self.n_pairs * 9 + 3)
+        if kind == "linear":
+            self.out = nn.Linear(n_latents * dim, self.n_pairs * 9 + 3)
+        else:
+            assert n_latents > self.n_pairs, "slots need a latent per pair plus one"
+            self.slot = nn.Linear(dim, 9 + len(world.COLOR_NAMES) + len(world.SHAPES))
+            self.count = nn.Linear(dim, 3)
 
-    def forward(self, latents):  # latents (n, n_latents, D) -> (n, pairs, 6), (n, pairs, 3), (n, 3)
-        y = self.out(self.norm(latents).flatten(1))
-        pairs = y[:, :-3].view(len(y), self.n_pairs, 9)
-        return pairs[..., :6], pairs[..., 6:], y[:, -3:]
+    def forward(self, latents):
+        """latents (n, n_latents, D) -> presence+motion (n, pairs, 6), rank (n, pairs, 3), count (n, 3),
+        and for "slots" the slots' colour+shape logits (n, pairs, 8) (None for "linear")."""
+        x = self.norm(latents)
+        if self.kind == "linear":
+            y = self.out(x.flatten(1))
+            pairs = y[:, :-3].view(len(y), self.n_pairs, 9)
+            return pairs[..., :6], pairs[..., 6:], y[:, -3:], None
+        y = self.slot(x[:, :self.n_pairs])
+        return y[..., :6], y[..., 6:9], self.count(x[:, self.n_pairs]), y[..., 9:]
 
 
 def scene_targets(d, clips):
@@ -586,15 +603,22 @@ def scene_loss(head, d, latents, drop):
     since without frame order the direction is unknowable. Returns the loss and, for the
     log, the share of clips read exactly and of present objects whose motion is right."""
     clips = sorted(latents)
-    lp, lr_, lc = head(torch.stack([latents[c] for c in clips]))
+    lp, lr_, lc, ident = head(torch.stack([latents[c] for c in clips]))
     pair, rank, count = scene_targets(d, clips)
     present = pair > 0
+    if ident is not None:  # each present slot names its own colour and shape
+        nC = len(world.COLOR_NAMES)
+        k = torch.arange(head.n_pairs).expand_as(pair)
+        loss_ident = F.cross_entropy(ident[..., :nC][present], (k // len(world.SHAPES))[present]) + \
+            F.cross_entropy(ident[..., nC:][present], (k % len(world.SHAPES))[present])
+    else:
+        loss_ident = 0.0
     # presence of every (colour, shape) pair, then the motion of the present ones (1 + motion index)
     loss = F.binary_cross_entropy_with_logits(lp[..., 0], present.float())
     if not drop:
         loss = loss + F.cross_entropy(lp[..., 1:][present], pair[present] - 1)
     loss = loss + F.cross_entropy(lr_.reshape(-1, 3), rank.reshape(-1), ignore_index=-100) + \
-        F.cross_entropy(lc, count)
+        F.cross_entropy(lc, count) + loss_ident
     with torch.no_grad():
         pred = torch.where(lp[..., 0] > 0, 1 + lp[..., 1:].argmax(-1), torch.zeros_like(pair))
         hit = pred == pair
@@ -615,7 +639,7 @@ def stage_perceiver(args, sc, state, model, train, train_cache):
         for n, p in per.named_parameters():
             if n.endswith("to_q.weight"):
                 p.mul_(sc["pr_q_init_scale"])
-    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"])
+    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"], sc["scene_head"])
     params = list(per.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=sc["pr_lr"], weight_decay=0.01)
     steps, B = sc["pr_steps"], sc["pr_batch"]
@@ -665,7 +689,7 @@ def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
     train_mods = [model.perceiver] + [m for m in model.lang_encoder.gated_cross_attn_layers if m is not None]
     # The scene readout of stage "perceiver" keeps training alongside (weight fl_scene_weight), so the
     # language-model loss, noisy while the cross-attention is young, does not undo the latents' binding.
-    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"])
+    head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"], sc["scene_head"])
     head.load_state_dict(head_state)
     train_mods.append(head)
     tparams = [p for m in train_mods for p in m.parameters()]
