@@ -42,6 +42,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import render_train  # noqa: E402  (its shape geometry, for the dense patch targets)
 import world  # noqa: E402
 
 # make_reference.py: OpenFlamingo/open_clip imports (with the FSDP stand-in), the MosaicGPT port,
@@ -103,6 +104,13 @@ def log(state, msg):
     line = "[%7.1fs] %s" % (time.time() - state["t0"], msg)
     print(line, flush=True)
     state.setdefault("lines", []).append(line)
+
+
+def set_lr(opt, base, step, steps):
+    """Linear warm-up over the first 5% of the steps, then cosine decay to 0; a param group's "mult" scales it."""
+    lr = base * min(1.0, (step + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * step / steps))
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("mult", 1.0)
 
 
 def seeded(seed, stage):
@@ -233,19 +241,11 @@ def augment(u8, rng):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), -sh[:, ::-1].astype(np.float32)
 
 
-def _inside(shape, X, Y, h):
-    """Points (X, Y), relative to the box centre, inside a shape of half size h (world.py's shapes)."""
-    if shape == 1:  # square
-        return (np.abs(X) <= h) & (np.abs(Y) <= h)
-    if shape == 0:  # circle
-        return X * X + Y * Y <= h * h
-    return (Y <= h) & (np.abs(X) <= (Y + h) / 2)  # triangle: apex (0, -h), base y = +h
-
-
-def patch_targets(d, sizes, clips, frames, grid, shift, sub=4):
+def patch_targets(d, clips, frames, grid, shift, sub=4):
     """Per patch (n, grid*grid): colour and shape class of the object covering most of it (at least a quarter of
     its sub x sub sample points; index len(COLOR_NAMES) / len(SHAPES) is background), and that object's centre
     (x, y) in frame units (NaN for background), so that every object patch carries its object's position.
+    Sizes come from obj_size, in caption order like obj_pos (the labels' "objects" are in draw order).
     shift: (n, 2) content shift of the augmented frames, in frame units."""
     n = len(clips)
     P = grid * grid
@@ -258,7 +258,9 @@ def patch_targets(d, sizes, clips, frames, grid, shift, sub=4):
         best = np.full(P, 0.25)
         for j in range(int(d["n_objects"][c])):
             x, y = d["obj_pos"][c, f, j] + shift[i]
-            cover = _inside(int(d["obj_shape"][c, j]), px - x, py - y, sizes[c, j] / 2)
+            # renderer A's own inside test (hard edges: signed distance at the point >= 0)
+            cover = render_train._signed_distance(world.SHAPES[int(d["obj_shape"][c, j])], px - x, py - y,
+                                                  d["obj_size"][c, j] / 2) >= 0
             frac = cover.reshape(grid, sub, grid, sub).mean(axis=(1, 3)).reshape(-1)
             win = frac >= best
             best = np.where(win, frac, best)
@@ -281,14 +283,12 @@ def stage_vision(args, sc, state, train):
     grid = ARCH["vision"]["image_size"] // ARCH["vision"]["patch_size"]
     heads = nn.ModuleList([nn.Linear(W, len(world.COLOR_NAMES) + 1), nn.Linear(W, len(world.SHAPES) + 1),
                            nn.Linear(W, 2)])
-    sizes = train["obj_size"]  # (clips, 3) size / S, caption order like obj_pos (labels' "objects" are in draw order)
     params = list(visual.parameters()) + list(text.parameters()) + [logit_scale] + (list(heads.parameters()) if dense else [])
     opt = torch.optim.AdamW(params, lr=sc["vision_lr"], weight_decay=0.05)
     pairs = [(c, f) for c in range(len(train["n_frames"])) for f in range(int(train["n_frames"][c]))]
     pairs = np.array(pairs)
     texts = np.array([frame_text(train, c, f) for c, f in pairs], dtype=np.int64)
     steps, B = sc["vision_steps"], sc["vision_batch"]
-    warm = max(1, steps // 20)
     perm, pos = rng.permutation(len(pairs)), 0
     visual.train(); text.train()
     for step in range(steps):
@@ -298,9 +298,7 @@ def stage_vision(args, sc, state, train):
         frames, shift = augment(train["frames"][pairs[idx, 0], pairs[idx, 1]], rng)
         px = preprocess(frames)
         t = torch.from_numpy(texts[idx])
-        lr = sc["vision_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_lr(opt, sc["vision_lr"], step, steps)
         out = visual(px)
         pooled, tokens = out if dense else (out, None)
         iv = F.normalize(pooled, dim=-1)
@@ -311,7 +309,7 @@ def stage_vision(args, sc, state, train):
         loss = 0.5 * (torch.sum(-tgt * F.log_softmax(logits, 1), 1).mean()
                       + torch.sum(-tgt * F.log_softmax(logits.t(), 1), 1).mean())
         if dense:
-            tc, ts, tp = patch_targets(train, sizes, pairs[idx, 0], pairs[idx, 1], grid,
+            tc, ts, tp = patch_targets(train, pairs[idx, 0], pairs[idx, 1], grid,
                                        shift / train["frames"].shape[2])
             lc, ls, lp = heads[0](tokens), heads[1](tokens), heads[2](tokens)  # (B, grid*grid, classes | 2)
             dense_loss = F.cross_entropy(lc.reshape(-1, lc.shape[-1]), tc.reshape(-1)) + \
@@ -394,7 +392,6 @@ def stage_lm(args, sc, state, tok):
     init_lm(model)
     opt = torch.optim.AdamW(model.parameters(), lr=sc["lm_lr"], weight_decay=0.01)
     steps, B = sc["lm_steps"], sc["lm_batch"]
-    warm = max(1, steps // 20)
     model.train()
     for step in range(steps):
         idx = rng.integers(len(seqs), size=B)
@@ -402,9 +399,7 @@ def stage_lm(args, sc, state, tok):
         ids = torch.full((B, L), PAD_ID, dtype=torch.long)
         for r, i in enumerate(idx):
             ids[r, :len(seqs[i])] = torch.tensor(seqs[i])
-        lr = sc["lm_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_lr(opt, sc["lm_lr"], step, steps)
         logits = model(input_ids=ids, return_dict=True, use_cache=False).logits
         tgt = ids[:, 1:].masked_fill(ids[:, 1:] == PAD_ID, -100)
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
@@ -527,10 +522,11 @@ def build_examples(d, rng, n, tok):
     return out
 
 
-def perceive(model, cache, off, clip_lists, latents=None):
+def perceive(model, cache, off, clip_lists, latents=None, without_frame_embs=False):
     """vis_x (B, T_max, n_latents, D): each clip's frames (K real frames, grouped by K) through the perceiver;
     missing media are zeros (never attended: media_locations). A dict passed as `latents` receives each
-    distinct clip's latents (n_latents, D)."""
+    distinct clip's latents (n_latents, D). `without_frame_embs` runs the resampler without its temporal
+    embeddings (the training-time dropout of them)."""
     B = len(clip_lists)
     T = max(1, max(len(c) for c in clip_lists))
     nl, D = ARCH["resampler"]["num_latents"], ARCH["vision"]["width"]
@@ -540,12 +536,18 @@ def perceive(model, cache, off, clip_lists, latents=None):
     for c in unique:
         groups[int(off[c + 1] - off[c])].append(c)
     latents = {} if latents is None else latents
-    for K in sorted(groups):
-        g = groups[K]
-        x = torch.stack([cache[off[c]:off[c] + K] for c in g]).float()  # (n, K, v, d)
-        y = model.perceiver(x.unsqueeze(1))[:, 0]  # (n, nl, D)
-        for i, c in enumerate(g):
-            latents[c] = y[i]
+    frame_embs = model.perceiver.frame_embs
+    if without_frame_embs:
+        model.perceiver.frame_embs = None
+    try:
+        for K in sorted(groups):
+            g = groups[K]
+            x = torch.stack([cache[off[c]:off[c] + K] for c in g]).float()  # (n, K, v, d)
+            y = model.perceiver(x.unsqueeze(1))[:, 0]  # (n, nl, D)
+            for i, c in enumerate(g):
+                latents[c] = y[i]
+    finally:
+        model.perceiver.frame_embs = frame_embs
     pad = torch.zeros(nl, D)
     return torch.stack([torch.stack([latents[int(c)] for c in cl] + [pad] * (T - len(cl))) for cl in clip_lists])
 
@@ -643,22 +645,14 @@ def stage_perceiver(args, sc, state, model, train, train_cache):
     params = list(per.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=sc["pr_lr"], weight_decay=0.01)
     steps, B = sc["pr_steps"], sc["pr_batch"]
-    warm = max(1, steps // 20)
     N = len(train["n_frames"])
     per.train()
     for step in range(steps):
         clips = rng.integers(N, size=B)
-        lr = sc["pr_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_lr(opt, sc["pr_lr"], step, steps)
         drop = rng.random() < sc["fl_zero_temporal_p"]
-        frame_embs = per.frame_embs
-        if drop:
-            per.frame_embs = None
         lat = {}
-        perceive(model, cache, off, [[int(c)] for c in clips], lat)
-        if drop:
-            per.frame_embs = frame_embs
+        perceive(model, cache, off, [[int(c)] for c in clips], lat, without_frame_embs=drop)
         loss, (acc_pair, acc_motion) = scene_loss(head, train, lat, drop)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -686,18 +680,17 @@ def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
     cache, off = train_cache
     for p in model.parameters():
         p.requires_grad_(False)
-    train_mods = [model.perceiver] + [m for m in model.lang_encoder.gated_cross_attn_layers if m is not None]
+    xattn = [m for m in model.lang_encoder.gated_cross_attn_layers if m is not None]
     # The scene readout of stage "perceiver" keeps training alongside (weight fl_scene_weight), so the
     # language-model loss, noisy while the cross-attention is young, does not undo the latents' binding.
     head = SceneHead(ARCH["resampler"]["num_latents"], ARCH["vision"]["width"], sc["scene_head"])
     head.load_state_dict(head_state)
-    train_mods.append(head)
-    tparams = [p for m in train_mods for p in m.parameters()]
+    tparams = [p for m in [model.perceiver] + xattn + [head] for p in m.parameters()]
     for p in tparams:
         p.requires_grad_(True)
     # The tanh gates start at 0 (OpenFlamingo); at this scale's few hundred steps they get a larger step size
     # (sc["fl_gate_lr_mult"]) and no weight decay, or they stay near 0 and vision barely reaches the LM.
-    gate_ids = {id(m.attn_gate) for m in train_mods[1:-1]} | {id(m.ff_gate) for m in train_mods[1:-1]}
+    gate_ids = {id(m.attn_gate) for m in xattn} | {id(m.ff_gate) for m in xattn}
     gates = [p for p in tparams if id(p) in gate_ids]
     others = [p for p in tparams if id(p) not in gate_ids]
     wte = model.lang_encoder.transformer.wte.weight
@@ -709,7 +702,6 @@ def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
                              {"params": gates, "weight_decay": 0.0, "mult": sc["fl_gate_lr_mult"]},
                              {"params": [wte], "weight_decay": 0.0, "mult": 1.0}], lr=sc["fl_lr"])
     steps, B = sc["fl_steps"], sc["fl_batch"]
-    warm = max(1, steps // 20)
     model.vision_encoder.eval(); model.lang_encoder.eval(); model.perceiver.train()
     # Mid-stage checkpoints (every 10% of the steps) so that an interrupted run resumes exactly where it was:
     # weights, optimizer, and both random generators.
@@ -751,19 +743,13 @@ def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
                 ids[i, :len(s)] = torch.tensor(s)
                 tgt[i, :len(s)] = torch.where(torch.tensor(m), torch.tensor(s), torch.tensor(-100))
             batches.append((rows, ids, tgt))
-        lr = sc["fl_lr"] * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for g in opt.param_groups:
-            g["lr"] = lr * g["mult"]
+        set_lr(opt, sc["fl_lr"], step, steps)
         # Temporal-embedding dropout: on a fraction of steps the resampler runs without frame_embs, so that
         # everything except frame order (colour, shape, count) does not depend on them (the ablation bar).
         drop = rng.random() < sc["fl_zero_temporal_p"]
-        frame_embs = model.perceiver.frame_embs
-        if drop:
-            model.perceiver.frame_embs = None
         lat = {}
-        vis = perceive(model, cache, off, [e[0] for e in ex], lat)  # (B, T_max, n_latents, D), each clip once
-        if drop:
-            model.perceiver.frame_embs = frame_embs
+        # (B, T_max, n_latents, D), each clip once
+        vis = perceive(model, cache, off, [e[0] for e in ex], lat, without_frame_embs=drop)
         n_tgt = sum(int((t[:, 1:] >= 0).sum()) for _, _, t in batches)
         loss = 0.0
         for rows, ids, tgt in batches:
