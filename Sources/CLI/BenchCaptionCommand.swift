@@ -58,24 +58,12 @@ struct BenchCaptionCommand: AsyncParsableCommand {
         let r = model.configuration.vision.imageSize
         var rng = SplitMix(seed: 1)
         let pixels = (0..<(Self.frames * 3 * r * r)).map { _ in rng.nextFloat() * 2 - 1 }
-        let vocab = model.configuration.languageModel.vocabSize
         let prompt = [model.configuration.specialTokens.media] + Self.promptText
-        func caption() throws {
+        let caption = try Stopwatch.medianSeconds(runs: runs) {
             let memory = model.mediaMemory([try model.encodeMedia(pixels: pixels, frames: Self.frames)])
-            var state = model.makeState(capacity: prompt.count + Self.tokens)
-            var logits = try model.forward(tokens: prompt, state: &state, media: memory).logits
-            for _ in 1..<Self.tokens {
-                var best = 0
-                for i in 1..<vocab where logits[i] > logits[best] { best = i }
-                logits = try model.forward(tokens: [best], state: &state, media: memory).logits
-            }
+            try BenchEngineCommand.greedy(model, prompt: prompt, media: memory, tokens: Self.tokens)
         }
-        let captionSeconds = try median(caption)
-        let visionSeconds = try median { _ = try model.encodeMedia(pixels: pixels, frames: Self.frames) }
-        return (captionSeconds, visionSeconds)
-    }
-
-    private func median(_ body: () throws -> Void) throws -> Double {
-        try TorchPeer.medianSeconds(runs: runs, body)
+        let vision = try Stopwatch.medianSeconds(runs: runs) { _ = try model.encodeMedia(pixels: pixels, frames: Self.frames) }
+        return (caption, vision)
     }
 }

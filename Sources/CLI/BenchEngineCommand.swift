@@ -38,31 +38,21 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let frames = 8, r = vit.configuration.vision.imageSize
         var rng = SplitMix(seed: 5)
         let pixels = (0..<(frames * 3 * r * r)).map { _ in rng.nextFloat() * 2 - 1 }
-        let vitSeconds = median { _ = vit.vision.encode(pixels: pixels, frames: frames) }
-        let gemmSeconds = median { Self.encoderMatmulsAlone(vit.configuration.vision, frames: frames) }
+        let vitSeconds = Stopwatch.medianSeconds(runs: runs) { _ = vit.vision.encode(pixels: pixels, frames: frames) }
+        let gemmSeconds = Stopwatch.medianSeconds(runs: runs) { Self.encoderMatmulsAlone(vit.configuration.vision, frames: frames) }
 
         // Decoder: 64-token prompt, then 32 greedy tokens with the KV cache.
         let lm = try FlamingoModel.load(directory: base.appendingPathComponent("lm"))
-        let vocab = lm.configuration.languageModel.vocabSize
         let prompt = (0..<64).map { _ in Int(rng.next() % 50000) }
         let memory = lm.mediaMemory([])
-        func generate(tokens: Int) throws {
-            var state = lm.makeState(capacity: 64 + tokens)
-            var logits = try lm.forward(tokens: prompt, state: &state, media: memory).logits
-            for _ in 1..<tokens {
-                var best = 0
-                for i in 1..<vocab where logits[i] > logits[best] { best = i }
-                logits = try lm.forward(tokens: [best], state: &state, media: memory).logits
-            }
-        }
-        let generateSeconds = try medianThrowing { try generate(tokens: 32) }
-        let prefillSeconds = try medianThrowing { try generate(tokens: 1) }
+        let generateSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 32) }
+        let prefillSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
         let perToken = (generateSeconds - prefillSeconds) / 31
         let weightBytes = Double(lm.languageModelParameterCount * 4)
         let bandwidth = Self.streamingBandwidth()
         let shapes = Self.decodeShapes(lm.configuration.languageModel)
         let gemvWeights = shapes.map { [Float](repeating: 0.001, count: $0.n * $0.k) }
-        let gemvSeconds = median { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
+        let gemvSeconds = Stopwatch.medianSeconds(runs: runs) { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
 
         print("engine benchmark, median of \(runs) run(s); ratio = PyTorch / ours")
         func row(_ name: String, _ ours: Double, _ theirs: Double?) {
@@ -81,12 +71,17 @@ struct BenchEngineCommand: AsyncParsableCommand {
                      (perToken / (weightBytes / bandwidth) - 1) * 100))
     }
 
-    private func median(_ body: () -> Void) -> Double {
-        (try? TorchPeer.medianSeconds(runs: runs, body)) ?? 0
-    }
-
-    private func medianThrowing(_ body: () throws -> Void) throws -> Double {
-        try TorchPeer.medianSeconds(runs: runs, body)
+    /// The decode workload of both engine benchmarks: `prompt`, then greedy tokens (argmax, no stop token)
+    /// with the KV cache until `tokens` have been produced.
+    static func greedy(_ model: FlamingoModel, prompt: [Int], media: FlamingoModel.MediaMemory, tokens: Int) throws {
+        let vocab = model.configuration.languageModel.vocabSize
+        var state = model.makeState(capacity: prompt.count + tokens)
+        var logits = try model.forward(tokens: prompt, state: &state, media: media).logits
+        for _ in 1..<tokens {
+            var best = 0
+            for i in 1..<vocab where logits[i] > logits[best] { best = i }
+            logits = try model.forward(tokens: [best], state: &state, media: media).logits
+        }
     }
 
     /// The encoder's linear layers and attention products, as bare BLAS calls.

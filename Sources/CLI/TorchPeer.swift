@@ -24,16 +24,4 @@ enum TorchPeer {
         }
         return timings
     }
-
-    /// Median wall seconds of `runs` calls of `body`, after one warm-up call.
-    static func medianSeconds(runs: Int, _ body: () throws -> Void) throws -> Double {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<max(1, runs) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return times.sorted()[times.count / 2]
-    }
 }

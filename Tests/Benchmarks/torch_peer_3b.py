@@ -16,7 +16,6 @@ Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer_3b.py O
 import argparse
 import json
 import os
-import statistics
 import struct
 import sys
 import time
@@ -24,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures"))
 import make_reference as ref  # noqa: E402
 import torch  # noqa: E402
+from torch_peer import median_time  # noqa: E402  (warm-up, then the median of --runs)
 
 PROMPT_TEXT_IDS = [34, 5313, 25]  # three ordinary ids standing for "Caption:"
 
@@ -122,19 +122,10 @@ def main():
         lm.clear_conditioned_layers()
         lm._use_cached_vision_x = False
 
-    def timed(fn):
-        fn()  # warm-up
-        times = []
-        for _ in range(args.runs):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return statistics.median(times)
-
     with torch.inference_mode():
-        caption_s = timed(lambda: caption(args.tokens, args.frames))
-        vision_s = timed(lambda: ref.encode_media(model, pixels))
-        prefill_s = timed(lambda: caption(1, 1))
+        caption_s = median_time(lambda: caption(args.tokens, args.frames), args.runs)
+        vision_s = median_time(lambda: ref.encode_media(model, pixels), args.runs)
+        prefill_s = median_time(lambda: caption(1, 1), args.runs)
     print(json.dumps({"caption_s": caption_s, "vision_resampler_s": vision_s, "caption_1_token_1_frame_s": prefill_s,
                       "parameters": n_params, "build_s": build_s, "write_s": write_s, "frames": args.frames,
                       "tokens": args.tokens, "torch": torch.__version__, "torch_threads": torch.get_num_threads()}))
