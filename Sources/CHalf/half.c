@@ -53,3 +53,67 @@ void flamingo_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
     uint32_t *out = (uint32_t *)dst;
     for (size_t i = 0; i < n; i++) out[i] = (uint32_t)src[i] << 16;
 }
+
+static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t k) {
+    float acc = 0;
+    for (size_t j = 0; j < k; j++) {
+        float v;
+        if (bf16) {
+            uint32_t bits = (uint32_t)w[j] << 16;
+            memcpy(&v, &bits, 4);
+        } else {
+            v = half_to_float(w[j]);
+        }
+        acc += v * x[j];
+    }
+    return acc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c")))
+static inline __m256 load8(const uint16_t *p, int bf16) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)) : _mm256_cvtph_ps(h);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static float half_dot_avx2(const uint16_t *w, int bf16, const float *x, size_t k) {
+    // four independent accumulators hide the FMA latency
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 32 <= k; j += 32) {
+        a0 = _mm256_fmadd_ps(load8(w + j, bf16), _mm256_loadu_ps(x + j), a0);
+        a1 = _mm256_fmadd_ps(load8(w + j + 8, bf16), _mm256_loadu_ps(x + j + 8), a1);
+        a2 = _mm256_fmadd_ps(load8(w + j + 16, bf16), _mm256_loadu_ps(x + j + 16), a2);
+        a3 = _mm256_fmadd_ps(load8(w + j + 24, bf16), _mm256_loadu_ps(x + j + 24), a3);
+    }
+    for (; j + 8 <= k; j += 8) a0 = _mm256_fmadd_ps(load8(w + j, bf16), _mm256_loadu_ps(x + j), a0);
+    __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q) + half_dot_scalar(w + j, bf16, x + j, k - j);
+}
+#endif
+
+void flamingo_half_gemv(const uint16_t *w, int bf16, size_t k, const float *x, size_t m, float *y, size_t ldy,
+                        size_t r0, size_t r1, float beta) {
+#if defined(__x86_64__)
+    static int has_avx2 = -1;
+    if (has_avx2 < 0)
+        has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#endif
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = w + r * k;
+        for (size_t i = 0; i < m; i++) {
+            float d;
+#if defined(__x86_64__)
+            d = has_avx2 ? half_dot_avx2(row, bf16, x + i * k, k) : half_dot_scalar(row, bf16, x + i * k, k);
+#else
+            d = half_dot_scalar(row, bf16, x + i * k, k);
+#endif
+            float *out = y + i * ldy + r;
+            *out = beta == 0 ? d : beta * *out + d;
+        }
+    }
+}

@@ -3,8 +3,10 @@ import Weights
 
 /// A PyTorch `nn.Linear`: weight (out, in) row-major, optional bias (out).
 /// The weight is float32, or F16/BF16 kept at rest in the mapped checkpoint
-/// and widened one block of output rows at a time into a scratch tile that
-/// OpenBLAS multiplies (so nothing is converted at load time).
+/// (nothing is converted at load time): for a few input rows a fused
+/// half-precision matrix-vector kernel reads it directly, for more it is
+/// widened one block of output rows at a time into a scratch tile that
+/// OpenBLAS multiplies.
 struct Linear: Sendable {
     let weight: WeightMatrix
     let bias: [Float]?
@@ -31,6 +33,9 @@ struct Linear: Sendable {
         outFeatures = matrix.rows
     }
 
+    /// Up to this many input rows (decoding: one per beam), half weights go through the fused kernel.
+    static let fusedHalfRows = 8
+
     /// Output rows widened per tile: about 1 MiB of float32 (tiles stay in L2).
     var tileRows: Int { max(8, min(outFeatures, (1 << 18) / max(1, inFeatures))) }
 
@@ -53,6 +58,14 @@ struct Linear: Sendable {
         // Half precision at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
         let beta = bias.map { b in b.withUnsafeBufferPointer { BLAS.seedOutput(out, rows: rows, columns: n, bias: $0.baseAddress, accumulate: accumulate) } }
             ?? BLAS.seedOutput(out, rows: rows, columns: n, bias: nil, accumulate: accumulate)
+        if rows <= Linear.fusedHalfRows {
+            // Decoding: one fused pass over the 16-bit weights, split by output rows over the cores
+            // (a widened tile fed to sgemm would stream every weight three times: read, write, read).
+            Parallel.forEachChunk(n, minimumPerWorker: max(16, (1 << 16) / max(1, k))) { range in
+                weight.halfProduct(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
+            }
+            return
+        }
         let tile = tileRows
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
         defer { scratch.deallocate() }

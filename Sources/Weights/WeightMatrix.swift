@@ -1,3 +1,5 @@
+import CHalf
+
 /// A (rows, columns) row-major weight matrix, either float32 in memory or
 /// F16/BF16 read from the memory-mapped checkpoint and widened to float32 a
 /// block of rows at a time where it is used (so a 3B model in half precision
@@ -44,6 +46,19 @@ public struct WeightMatrix: @unchecked Sendable {
         case let .half(base, bfloat16):
             HalfPrecision.widen(base + 2 * range.lowerBound * columns, dtype: bfloat16 ? .bf16 : .f16, count: n, into: dst)
         }
+    }
+
+    /// out[i · ldOut + r] = beta · out[i · ldOut + r] + W[r, :] · x[i, :] for the output rows `range` and
+    /// the `inputRows` rows of x (each `columns` long): the product of decoding (one row, or one per beam),
+    /// reading each 16-bit weight once instead of widening a tile first. Half storage only; false (and
+    /// nothing written) for float32, which goes through BLAS.
+    @discardableResult
+    public func halfProduct(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
+                            into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) -> Bool {
+        guard case let .half(base, bfloat16) = storage else { return false }
+        flamingo_half_gemv(base.assumingMemoryBound(to: UInt16.self), bfloat16 ? 1 : 0, columns, x, inputRows,
+                           out, ldOut, range.lowerBound, range.upperBound, beta)
+        return true
     }
 
     /// All values as float32 (a copy for half storage).

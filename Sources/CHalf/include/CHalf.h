@@ -10,4 +10,10 @@ void flamingo_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /// bfloat16 -> float32 for n values (the high half of a float32).
 void flamingo_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
 
+/// y[i * ldy + r] = beta * y[i * ldy + r] + dot(W[r, :], x[i * k ..< (i + 1) * k]) for rows r in [r0, r1) of
+/// a (rows, k) row-major F16 (or BF16 when bf16 != 0) matrix W and m input rows x: the matrix-vector
+/// product of decoding, reading each 16-bit weight once (AVX2/FMA/F16C when the CPU has them).
+void flamingo_half_gemv(const uint16_t *w, int bf16, size_t k, const float *x, size_t m, float *y, size_t ldy,
+                        size_t r0, size_t r1, float beta);
+
 #endif
