@@ -368,7 +368,8 @@ def lm_config(vocab):
 
 
 def lm_texts(rng, n_scenes):
-    """World text (world.world_text_corpus) + multi-item sequences (captions/questions/few-shot)."""
+    """World text (world.world_text_corpus) + multi-item sequences (captions/questions/few-shot) + grounded
+    sequences (a caption, then questions about that scene)."""
     out = list(world.world_text_corpus(rng, n_scenes))
     scenes = [world.sample_objects(rng, 128, 5.0) for _ in range(n_scenes)]
     for _ in range(n_scenes):
@@ -386,6 +387,17 @@ def lm_texts(rng, n_scenes):
         out.append("".join(items))
         s = scenes[rng.integers(len(scenes))]
         out.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)))
+    # Grounded text: a caption, then questions about that same scene. Everywhere else in this corpus an answer
+    # cannot be predicted from the text before it, so the LM only learns to carry a question's *type* to the
+    # answer position (v1-v4: count and "anything moving" right, every question about a named colour or shape
+    # near chance). Here it must carry the asked colour and shape there and look them up: the reading that
+    # the Flamingo stage needs, with the clip in place of the caption.
+    for _ in range(3 * n_scenes):
+        s = world.sample_objects(rng, 128, 5.0)
+        qs = world.balanced_questions(s)
+        pick = rng.permutation(len(qs))[:int(rng.integers(3, 7))]
+        out.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)) + "".join(
+            world.question_prompt(qs[i]["question"]) + world.answer_target(qs[i]["answer"]) for i in pick))
     return out
 
 
