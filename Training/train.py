@@ -74,12 +74,12 @@ SCALES = {
     # per sequence, ~32 clips/s measured at smoke scale -> ~36 min); with data (~12) and eval, ~80 min.
     "full": dict(data="default", train_clips=5000, vision_steps=2000, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                  vision_bg_weight=0.1,
-                 lm_steps=900, lm_batch=32, lm_lr=1e-3, lm_scenes=6000,
+                 lm_steps=1500, lm_batch=32, lm_lr=2e-3, lm_scenes=6000, lm_grounded_p=0.8,
                  pr_steps=800, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
                  fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                   vision_bg_weight=0.1,
-                  lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600,
+                  lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600, lm_grounded_p=0.8,
                   pr_steps=60, pr_batch=32, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
                   fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=120, eval_every=0),
 }
@@ -368,8 +368,8 @@ def lm_config(vocab):
 
 
 def lm_texts(rng, n_scenes):
-    """World text (world.world_text_corpus) + multi-item sequences (captions/questions/few-shot) + grounded
-    sequences (a caption, then questions about that scene)."""
+    """(plain, grounded): world text (world.world_text_corpus) + multi-item sequences (captions/questions/
+    few-shot); and grounded sequences (a caption, then questions about that scene)."""
     out = list(world.world_text_corpus(rng, n_scenes))
     scenes = [world.sample_objects(rng, 128, 5.0) for _ in range(n_scenes)]
     for _ in range(n_scenes):
@@ -392,31 +392,57 @@ def lm_texts(rng, n_scenes):
     # answer position (v1-v4: count and "anything moving" right, every question about a named colour or shape
     # near chance). Here it must carry the asked colour and shape there and look them up: the reading that
     # the Flamingo stage needs, with the clip in place of the caption.
+    grounded = []
     for _ in range(3 * n_scenes):
         s = world.sample_objects(rng, 128, 5.0)
         qs = world.balanced_questions(s)
         pick = rng.permutation(len(qs))[:int(rng.integers(3, 7))]
-        out.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)) + "".join(
+        grounded.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)) + "".join(
             world.question_prompt(qs[i]["question"]) + world.answer_target(qs[i]["answer"]) for i in pick))
-    return out
+    return out, grounded
+
+
+@torch.no_grad()
+def lm_reading_probe(model, tok, n=60):
+    """Share of answers the LM gets right (every answer token, teacher-forced) from a caption and then 5 of
+    that scene's questions, by question type, on scenes of its own generator (diagnostic only)."""
+    rng = np.random.default_rng(12345)
+    hits = defaultdict(list)
+    model.eval()
+    for _ in range(n):
+        s = world.sample_objects(rng, 128, 5.0)
+        qs = world.balanced_questions(s)
+        ids, spans = list(tok.enc(world.CAPTION_PROMPT + world.caption_target(world.caption(s)))), []
+        for i in rng.permutation(len(qs))[:5]:
+            ids += tok.enc(world.question_prompt(qs[i]["question"]))
+            a = tok.enc(world.answer_target(qs[i]["answer"]))
+            spans.append((len(ids), len(ids) + len(a), qs[i]["type"]))
+            ids += a
+        pred = model(input_ids=torch.tensor([ids]), return_dict=True, use_cache=False).logits[0].argmax(-1)
+        for a, b, t in spans:
+            hits[t].append(bool((pred[a - 1:b - 1] == torch.tensor(ids[a:b])).all()))
+    model.train()
+    return " ".join("%s %.2f" % (t, np.mean(hits[t])) for t in sorted(hits))
 
 
 def stage_lm(args, sc, state, tok):
     rng = seeded(args.seed, 2)
-    texts = lm_texts(rng, sc["lm_scenes"])
-    seqs = [tok.enc(t) for t in texts]
-    log(state, "lm corpus: %d sequences, max len %d" % (len(seqs), max(map(len, seqs))))
+    plain, grounded = lm_texts(rng, sc["lm_scenes"])
+    plain, grounded = [tok.enc(t) for t in plain], [tok.enc(t) for t in grounded]
+    log(state, "lm corpus: %d plain + %d grounded sequences, max len %d" % (
+        len(plain), len(grounded), max(map(len, plain + grounded))))
     model = MR.MosaicGPT(lm_config(tok.vocab))
     init_lm(model)
     opt = torch.optim.AdamW(model.parameters(), lr=sc["lm_lr"], weight_decay=0.01)
     steps, B = sc["lm_steps"], sc["lm_batch"]
     model.train()
     for step in range(steps):
-        idx = rng.integers(len(seqs), size=B)
-        L = max(len(seqs[i]) for i in idx)
-        ids = torch.full((B, L), PAD_ID, dtype=torch.long)
-        for r, i in enumerate(idx):
-            ids[r, :len(seqs[i])] = torch.tensor(seqs[i])
+        # each sequence is grounded with probability lm_grounded_p
+        seqs = [grounded[rng.integers(len(grounded))] if rng.random() < sc["lm_grounded_p"]
+                else plain[rng.integers(len(plain))] for _ in range(B)]
+        ids = torch.full((B, max(map(len, seqs))), PAD_ID, dtype=torch.long)
+        for r, seq in enumerate(seqs):
+            ids[r, :len(seq)] = torch.tensor(seq)
         set_lr(opt, sc["lm_lr"], step, steps)
         logits = model(input_ids=ids, return_dict=True, use_cache=False).logits
         tgt = ids[:, 1:].masked_fill(ids[:, 1:] == PAD_ID, -100)
@@ -426,7 +452,8 @@ def stage_lm(args, sc, state, tok):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if step % max(1, steps // 10) == 0 or step == steps - 1:
-            log(state, "lm step %d/%d loss %.4f" % (step, steps, loss.item()))
+            log(state, "lm step %d/%d loss %.4f; reading a caption: %s" % (step, steps, loss.item(),
+                                                                         lm_reading_probe(model, tok)))
     state["final_loss"] = loss.item()
     return {"lm": model.state_dict()}
 
