@@ -145,6 +145,9 @@ def main():
     lm = lm_config(768, 12, 12, 50432)
     state = random_state({**vision_shapes(tiny_vision()), **resampler_shapes(32), **lm_shapes(lm)}, seed=2)
     write_model(os.path.join(args.out, "lm"), tiny_vision(), lm, state)
+    # the same decoder with F16 weights at rest (ours only: the fused half-precision matrix-vector kernel)
+    write_model(os.path.join(args.out, "lm-f16"), tiny_vision(), lm,
+                {k: v.half() if v.is_floating_point() else v for k, v in state.items()})
     cfg = ref.MosaicGPTConfig(d_model=768, n_heads=12, n_layers=12, mlp_ratio=4, max_seq_len=128, vocab_size=50432,
                               attn_qk_ln=True, alibi=True, alibi_bias_max=8, no_bias=True, use_cache=True)
     model = ref.MosaicGPT(cfg).eval()
