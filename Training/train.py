@@ -397,9 +397,17 @@ def lm_texts(rng, n_scenes):
         s = world.sample_objects(rng, 128, 5.0)
         qs = world.balanced_questions(s)
         pick = rng.permutation(len(qs))[:int(rng.integers(3, 7))]
-        grounded.append(world.CAPTION_PROMPT + world.caption_target(world.caption(s)) + "".join(
-            world.question_prompt(qs[i]["question"]) + world.answer_target(qs[i]["answer"]) for i in pick))
+        grounded.append("".join(text for text, _ in grounded_pieces(s, qs, pick)))
     return out, grounded
+
+
+def grounded_pieces(scene, qs, pick):
+    """A grounded sequence as (text, question type of an answer or None) pieces: the scene's caption, then its
+    questions qs[i] for i in pick, each prompt followed by its answer."""
+    pieces = [(world.CAPTION_PROMPT + world.caption_target(world.caption(scene)), None)]
+    for i in pick:
+        pieces += [(world.question_prompt(qs[i]["question"]), None), (world.answer_target(qs[i]["answer"]), qs[i]["type"])]
+    return pieces
 
 
 @torch.no_grad()
@@ -412,12 +420,12 @@ def lm_reading_probe(model, tok, n=60):
     for _ in range(n):
         s = world.sample_objects(rng, 128, 5.0)
         qs = world.balanced_questions(s)
-        ids, spans = list(tok.enc(world.CAPTION_PROMPT + world.caption_target(world.caption(s)))), []
-        for i in rng.permutation(len(qs))[:5]:
-            ids += tok.enc(world.question_prompt(qs[i]["question"]))
-            a = tok.enc(world.answer_target(qs[i]["answer"]))
-            spans.append((len(ids), len(ids) + len(a), qs[i]["type"]))
-            ids += a
+        ids, spans = [], []
+        for text, qtype in grounded_pieces(s, qs, rng.permutation(len(qs))[:5]):
+            e = tok.enc(text)
+            if qtype is not None:
+                spans.append((len(ids), len(ids) + len(e), qtype))
+            ids += e
         pred = model(input_ids=torch.tensor([ids]), return_dict=True, use_cache=False).logits[0].argmax(-1)
         for a, b, t in spans:
             hits[t].append(bool((pred[a - 1:b - 1] == torch.tensor(ids[a:b])).all()))
