@@ -45,14 +45,15 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let lm = try FlamingoModel.load(directory: base.appendingPathComponent("lm"))
         let prompt = (0..<64).map { _ in Int(rng.next() % 50000) }
         let memory = lm.mediaMemory([])
-        let generateSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 32) }
-        let prefillSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
-        let perToken = (generateSeconds - prefillSeconds) / 31
+        /// Seconds for the prompt + 32 tokens, for the prompt alone, and per token after it.
+        func decode(_ model: FlamingoModel) throws -> (generate: Double, prefill: Double, perToken: Double) {
+            let generate = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
+            let prefill = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(model, prompt: prompt, media: memory, tokens: 1) }
+            return (generate, prefill, (generate - prefill) / 31)
+        }
+        let (generateSeconds, prefillSeconds, perToken) = try decode(lm)
         // The same decoder with F16 weights at rest (fused half-precision matrix-vector kernel while decoding).
-        let lmHalf = try FlamingoModel.load(directory: base.appendingPathComponent("lm-f16"))
-        let halfGenerateSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lmHalf, prompt: prompt, media: memory, tokens: 32) }
-        let halfPrefillSeconds = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(lmHalf, prompt: prompt, media: memory, tokens: 1) }
-        let halfPerToken = (halfGenerateSeconds - halfPrefillSeconds) / 31
+        let (_, halfPrefillSeconds, halfPerToken) = try decode(try FlamingoModel.load(directory: base.appendingPathComponent("lm-f16")))
         let weightBytes = Double(lm.languageModelParameterCount * 4)
         let bandwidth = Self.streamingBandwidth()
         let shapes = Self.decodeShapes(lm.configuration.languageModel)
