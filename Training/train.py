@@ -434,49 +434,72 @@ def lm_reading_probe(model, tok, n=60):
 
 
 def subject_targets(tok, ids):
-    """The answer positions of a token list (the ':' that ends each question's 'Short answer:') as a list of
-    (position, colour class, shape class): the index in world.COLOR_NAMES / world.SHAPES of the colour and
-    shape words of that question, or len(...) when it names none."""
+    """What a cross-attention query needs to know, at the positions of a token list where it is made:
+    questions: (position, colour, shape) at the ':' that ends each 'Short answer:', the index in
+    world.COLOR_NAMES / world.SHAPES of the question's colour and shape words, or len(...) when it names none;
+    captions: (position, phrase, colour, shape) at every position from the ':' of 'Caption:' to the token
+    before the caption's <|endofchunk|>: the ordinal of the object phrase being written (the number of ' a'
+    tokens so far minus one, 3 = none yet) and that phrase's colour and shape words so far (len(...) = none)."""
     qp = list(tok.enc(world.question_prompt("is there a red circle?")))
     start, end = qp[1], qp[-3:]  # 'Question', ' Short answer:'
+    cp = list(tok.enc(world.CAPTION_PROMPT))[-2:]  # 'Caption', ':'
+    article = tok.enc(" a")[0]
     colour = {tok.enc(" " + c)[0]: i for i, c in enumerate(world.COLOR_NAMES)}
     shape = {tok.enc(" " + s)[0]: i for i, s in enumerate(world.SHAPES)}
-    out, q0 = [], None
+    nC, nS = len(colour), len(shape)
+    questions, captions, q0, phrase = [], [], None, None
     for p, t in enumerate(ids):
+        if phrase is not None:  # inside a caption
+            if t == EOC_ID or t == MEDIA_ID:
+                phrase = None
+            else:
+                if t == article:
+                    phrase, c, sh = (0 if phrase == 3 else phrase + 1), nC, nS
+                c = colour.get(t, c)
+                sh = shape.get(t, sh)
+                captions.append((p, min(phrase, 3), c, sh))
+                continue
         if t == start:
             q0 = p
         elif q0 is not None and p >= 2 and list(ids[p - 2:p + 1]) == end:
             words = ids[q0:p]
-            c = next((colour[w] for w in words if w in colour), len(colour))
-            s = next((shape[w] for w in words if w in shape), len(shape))
-            out.append((p, c, s))
+            questions.append((p, next((colour[w] for w in words if w in colour), nC),
+                              next((shape[w] for w in words if w in shape), nS)))
             q0 = None
-    return out
+        elif p >= 1 and list(ids[p - 1:p + 1]) == cp:
+            phrase, c, sh = 3, nC, nS
+            captions.append((p, 3, c, sh))
+    return questions, captions
 
 
 class SubjectProbe(nn.Module):
-    """Training-only auxiliary heads of stage "lm" (not exported): from LN(hidden state) at a question's answer
-    position, at the input of every block after the first (what cross-attention layers 1.. read), name the
-    question's colour and shape words. Rows are unit vectors, so the loss is only low when the subject takes a
-    real share of the hidden state, not a direction a free linear probe can amplify."""
+    """Training-only auxiliary heads of stage "lm" (not exported): from LN(hidden state) at the input of every
+    block after the first (what cross-attention layers 1.. read), at each question's answer position, name the
+    question's colour and shape words; at each caption position, the ordinal of the object phrase being
+    written and its colour and shape so far (subject_targets). Rows are unit vectors, so the loss is only low
+    when these take a real share of the hidden state, not a direction a free linear probe can amplify."""
 
     def __init__(self, layers, dim):
         super().__init__()
-        self.colour = nn.Parameter(torch.randn(layers, len(world.COLOR_NAMES) + 1, dim))
-        self.shape = nn.Parameter(torch.randn(layers, len(world.SHAPES) + 1, dim))
+        nC, nS = len(world.COLOR_NAMES) + 1, len(world.SHAPES) + 1
+        self.heads = nn.ParameterDict({name: nn.Parameter(torch.randn(layers, n, dim)) for name, n in
+                                       [("q_colour", nC), ("q_shape", nS), ("c_phrase", 4), ("c_colour", nC),
+                                        ("c_shape", nS)]})
 
     def loss(self, hidden, targets):
-        """hidden: the block inputs 1.. (each (B, L, d)); targets: per row a subject_targets list."""
-        rows = [(r, p, c, s) for r, tg in enumerate(targets) for p, c, s in tg]
-        if not rows:
-            return torch.zeros(())
-        r, p, c, s = (torch.tensor(v) for v in zip(*rows))
-        total = 0.0
-        for i, h in enumerate(hidden):
-            x = F.layer_norm(h[r, p], h.shape[-1:])
-            total = total + F.cross_entropy(x @ F.normalize(self.colour[i], dim=-1).T, c) + \
-                F.cross_entropy(x @ F.normalize(self.shape[i], dim=-1).T, s)
-        return total / len(hidden)
+        """hidden: the block inputs 1.. (each (B, L, d)); targets: per row a subject_targets pair."""
+        total = torch.zeros(())
+        for kind, names in ((0, ("q_colour", "q_shape")), (1, ("c_phrase", "c_colour", "c_shape"))):
+            rows = [(r,) + t for r, tg in enumerate(targets) for t in tg[kind]]
+            if not rows:
+                continue
+            cols = [torch.tensor(v) for v in zip(*rows)]
+            r, p, labels = cols[0], cols[1], cols[2:]
+            for i, h in enumerate(hidden):
+                x = F.layer_norm(h[r, p], h.shape[-1:])
+                for name, y in zip(names, labels):
+                    total = total + F.cross_entropy(x @ F.normalize(self.heads[name][i], dim=-1).T, y) / len(hidden)
+        return total
 
 
 def stage_lm(args, sc, state, tok):
@@ -489,7 +512,8 @@ def stage_lm(args, sc, state, tok):
     init_lm(model)
     # Subject probe (lm_subject_weight > 0): a tiny templated corpus never makes the answer position carry the
     # question's subject (measured: < 0.1% of LN(hidden) varies with it, with or without a caption in
-    # context), yet that is what a cross-attention query must be made of; a real LM does carry it.
+    # context), nor a caption position the object it is writing, yet that is what a cross-attention query
+    # must be made of; a real LM does carry them.
     probe_heads = SubjectProbe(ARCH["n_layers"] - 1, ARCH["lm"]["d_model"])
     subj = {}
     params = list(model.parameters()) + (list(probe_heads.parameters()) if sc["lm_subject_weight"] > 0 else [])
