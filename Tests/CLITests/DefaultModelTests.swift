@@ -1,0 +1,38 @@
+import Foundation
+import XCTest
+
+/// The shipped default model (Models/shapes-v1) through the user's commands,
+/// without `--model`: the README's sample clip (rendered by the evaluation
+/// renderer, which the model never trained on) is captioned and questioned
+/// correctly. Its caption (renderer B's label for it, Pipelines/examples):
+/// "a green square moving up and a white triangle moving left."
+final class DefaultModelTests: XCTestCase {
+    private var dir: URL!
+    private let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Pipelines/examples/shapes.mp4").path
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("default-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testCaptionOfTheSampleClip() throws {
+        let r = try TinyModel.flamingo(["caption", sample, "--json"], scratch: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        XCTAssertEqual(json["caption"] as? String, "a green square moving up and a white triangle moving left.")
+        XCTAssertLessThan(json["logprob"] as? Double ?? 0, 0)
+    }
+
+    func testAnswersAboutTheSampleClip() throws {
+        let qa = [("how many shapes are there?", "two"), ("what color is the triangle?", "white"),
+                  ("what shape is the green object?", "square"), ("which way is the white triangle moving?", "left"),
+                  ("is there a green circle?", "no"), ("is anything moving?", "yes")]
+        let r = try TinyModel.flamingo(["ask", sample, "--json"] + qa.flatMap { ["-q", $0.0] }, scratch: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]])
+        XCTAssertEqual(rows.compactMap { $0["answer"] as? String }, qa.map { $0.1 })
+    }
+}
