@@ -76,12 +76,12 @@ SCALES = {
                  vision_bg_weight=0.1,
                  lm_steps=1000, lm_batch=32, lm_lr=2e-3, lm_scenes=6000, lm_grounded_p=0.8, lm_subject_weight=1.0,
                  pr_steps=300, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
-                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=None, eval_every=0),
+                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, fl_caption_share=0.20, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                   vision_bg_weight=0.1,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600, lm_grounded_p=0.8, lm_subject_weight=1.0,
                   pr_steps=60, pr_batch=32, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
-                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, export_dtype="f16", eval_max=120, eval_every=0),
+                  fl_steps=120, fl_batch=16, fl_lr=1e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, fl_caption_share=0.20, export_dtype="f16", eval_max=120, eval_every=0),
 }
 # Sequence kinds. "questions": 1-3 clips, each followed by 2-4 of its questions, every question with its own
 # <image> of that clip (text attends only to the media just before it), so one sequence carries many answers
@@ -605,13 +605,16 @@ def example_index(d):
     return d["_example_index"]
 
 
-def build_examples(d, rng, n, tok):
-    """Training sequences: list of (clip ids, token ids, loss mask). Weighted mixture (MIX)."""
+def build_examples(d, rng, n, tok, caption_share=0.20):
+    """Training sequences: list of (clip ids, token ids, loss mask). Weighted mixture (MIX), with the caption
+    share set to `caption_share` and the question sequences' share changed by the difference."""
     labels = d["labels"]
     N = len(labels)
     single, qa_by_type = example_index(d)
     kinds = [m[0] for m in MIX]
     probs = np.array([m[1] for m in MIX])
+    probs[kinds.index("questions")] += probs[kinds.index("caption")] - caption_share
+    probs[kinds.index("caption")] = caption_share
 
     def question_item(c):
         bt = qa_by_type[c]
@@ -869,7 +872,7 @@ def stage_flamingo(args, sc, state, tok, model, train_cache, head_state):
                         "head": head.state_dict(), "opt": opt.state_dict(), "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
                        partial + ".tmp")
             os.replace(partial + ".tmp", partial)
-        ex = build_examples(state["train"], rng, B, tok)
+        ex = build_examples(state["train"], rng, B, tok, sc["fl_caption_share"])
         # Length buckets: the batch is sorted by length and run as `fl_buckets` micro-batches, each padded to
         # its own longest sequence (one long question sequence no longer pads 31 short ones); the loss is the
         # mean over all target tokens of the batch, as with one padded batch.
