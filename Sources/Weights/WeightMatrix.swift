@@ -50,15 +50,15 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// out[i · ldOut + r] = beta · out[i · ldOut + r] + W[r, :] · x[i, :] for the output rows `range` and
     /// the `inputRows` rows of x (each `columns` long): the product of decoding (one row, or one per beam),
-    /// reading each 16-bit weight once instead of widening a tile first. Half storage only; false (and
-    /// nothing written) for float32, which goes through BLAS.
-    @discardableResult
+    /// reading each 16-bit weight once instead of widening a tile first. Half storage only: callers send
+    /// float32 weights through BLAS (Linear.apply checks the storage first).
     public func halfProduct(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
-                            into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) -> Bool {
-        guard case let .half(base, bfloat16) = storage else { return false }
+                            into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) {
+        guard case let .half(base, bfloat16) = storage else {
+            preconditionFailure("halfProduct needs 16-bit storage; float32 weights go through BLAS")
+        }
         flamingo_half_gemv(base.assumingMemoryBound(to: UInt16.self), bfloat16 ? 1 : 0, columns, x, inputRows,
                            out, ldOut, range.lowerBound, range.upperBound, beta)
-        return true
     }
 
     /// All values as float32 (a copy for half storage).
