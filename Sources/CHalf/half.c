@@ -70,9 +70,18 @@ static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t
 }
 
 #if defined(__x86_64__)
-// One dot product per F16 or BF16 row, four accumulators to hide the FMA latency. Written out once per
-// format (a macro, not a helper taking the format) so that nothing but loads, converts and FMAs is in the loop.
-#define HALF_DOT_AVX2(NAME, LOAD8)                                                                    \
+// The sum of a vector's eight lanes.
+__attribute__((target("avx2,fma,f16c"))) static inline float hsum8(__m256 s) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+// One dot product per F16 or BF16 row (FORMAT: half_dot_scalar's bf16 flag for the tail), four accumulators
+// to hide the FMA latency. Written out once per format (a macro, not a helper taking the format) so that
+// nothing but loads, converts and FMAs is in the loop.
+#define HALF_DOT_AVX2(NAME, LOAD8, FORMAT)                                                            \
     __attribute__((target("avx2,fma,f16c"))) static float NAME(const uint16_t *w, const float *x, size_t k) { \
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),         \
                a3 = _mm256_setzero_ps();                                                             \
@@ -84,15 +93,10 @@ static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t
             a3 = _mm256_fmadd_ps(LOAD8(w + j + 24), _mm256_loadu_ps(x + j + 24), a3);                \
         }                                                                                            \
         for (; j + 8 <= k; j += 8) a0 = _mm256_fmadd_ps(LOAD8(w + j), _mm256_loadu_ps(x + j), a0);   \
-        __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));                      \
-        __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));               \
-        q = _mm_add_ps(q, _mm_movehl_ps(q, q));                                                      \
-        q = _mm_add_ss(q, _mm_movehdup_ps(q));                                                       \
-        return _mm_cvtss_f32(q) + half_dot_scalar(w + j, FORMAT_##NAME, x + j, k - j);               \
+        return hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) +                  \
+               half_dot_scalar(w + j, FORMAT, x + j, k - j);                                        \
     }
-// Four rows at once, one accumulator each: four independent FMA chains and four weight streams in flight
-// (one row at a time, a core read about 6 GB/s here, well under what the memory delivers).
-#define HALF_DOT4_AVX2(NAME, LOAD8, ONE)                                                              \
+#define HALF_DOT4_AVX2(NAME, LOAD8, FORMAT)                                                              \
     __attribute__((target("avx2,fma,f16c"))) static void NAME(const uint16_t *w, size_t k, const float *x, \
                                                               float out[4]) {                       \
         const uint16_t *w0 = w, *w1 = w + k, *w2 = w + 2 * k, *w3 = w + 3 * k;                      \
@@ -113,20 +117,14 @@ static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t
             a3 = _mm256_fmadd_ps(LOAD8(w3 + j), xv, a3);                                             \
         }                                                                                            \
         __m256 acc[4] = {a0, a1, a2, a3};                                                            \
-        for (int r = 0; r < 4; r++) {                                                                \
-            __m128 q = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1)); \
-            q = _mm_add_ps(q, _mm_movehl_ps(q, q));                                                  \
-            q = _mm_add_ss(q, _mm_movehdup_ps(q));                                                   \
-            out[r] = _mm_cvtss_f32(q) + half_dot_scalar(w + r * k + j, ONE, x + j, k - j);           \
-        }                                                                                            \
+        for (int r = 0; r < 4; r++)                                                                  \
+            out[r] = hsum8(acc[r]) + half_dot_scalar(w + r * k + j, FORMAT, x + j, k - j);           \
     }
 #define LOAD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define LOAD8_BF16(p) \
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
-#define FORMAT_f16_dot_avx2 0
-#define FORMAT_bf16_dot_avx2 1
-HALF_DOT_AVX2(f16_dot_avx2, LOAD8_F16)
-HALF_DOT_AVX2(bf16_dot_avx2, LOAD8_BF16)
+HALF_DOT_AVX2(f16_dot_avx2, LOAD8_F16, 0)
+HALF_DOT_AVX2(bf16_dot_avx2, LOAD8_BF16, 1)
 HALF_DOT4_AVX2(f16_dot4_avx2, LOAD8_F16, 0)
 HALF_DOT4_AVX2(bf16_dot4_avx2, LOAD8_BF16, 1)
 #endif
