@@ -30,8 +30,8 @@ demo: build
 	  -q "which way is the green square moving?" -q "is there a white circle?" -q "is anything moving?"
 
 ## The test suite (fixtures are made at test time with the ffmpeg CLI; DefaultModelTests run the
-## shipped model on the sample clip). `make eval` joins it when the shipped model meets every bar
-## (captions: 87% of the 90% bar, Training/README.md section 8).
+## shipped model on the sample clip and `flamingo eval Models/eval --check-bars` on it: every quality
+## bar of SHAPES_WORLD.md is a test).
 test: deps
 	$(SWIFT) build --build-tests
 	bash systemd/check.sh .build/debug/flamingo

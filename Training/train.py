@@ -74,9 +74,9 @@ SCALES = {
     # 900 x 32 sequences 44 (2.9 s per step with its probes), export and eval 1: about 93 min.
     "full": dict(data="default", train_clips=5000, vision_steps=2000, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                  vision_bg_weight=0.1,
-                 lm_steps=1000, lm_batch=32, lm_lr=2e-3, lm_scenes=6000, lm_grounded_p=0.8, lm_subject_weight=1.0,
-                 pr_steps=300, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
-                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, fl_caption_share=0.20, export_dtype="f16", eval_max=None, eval_every=0),
+                 lm_steps=700, lm_batch=32, lm_lr=2e-3, lm_scenes=6000, lm_grounded_p=0.8, lm_subject_weight=1.0,
+                 pr_steps=500, pr_batch=64, pr_lr=2e-3, pr_q_init_scale=4.0, scene_head="slots",
+                 fl_steps=900, fl_batch=32, fl_lr=2e-3, fl_gate_lr_mult=10.0, fl_resampler_lr_mult=0.5, fl_zero_temporal_p=0.1, fl_buckets=4, fl_scene_weight=0.5, fl_caption_share=0.35, export_dtype="f16", eval_max=None, eval_every=0),
     "smoke": dict(data="smoke", train_clips=300, vision_steps=60, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                   vision_bg_weight=0.1,
                   lm_steps=150, lm_batch=32, lm_lr=2e-3, lm_scenes=600, lm_grounded_p=0.8, lm_subject_weight=1.0,
