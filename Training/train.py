@@ -69,9 +69,9 @@ ARCH = dict(
     text=dict(width=128, layers=2, heads=4),  # CLIP text tower, stage 1 only
 )
 SCALES = {
-    # full, measured in run v6 on 2 otherwise idle cores (Training/README.md section 8): data 13 min, vision
-    # 2000 x 32 frames 14 min, LM 1000 x 32 16 min, token cache 1.5, perceiver 300 x 64 clips 4, Flamingo
-    # 900 x 32 sequences 44 (2.9 s per step with its probes), export and eval 1: about 93 min.
+    # full, measured in run v8 on 2 otherwise idle cores (Training/README.md section 8): data 13 min, vision
+    # 2000 x 32 frames 14 min, LM 700 x 32 10 min, token cache 1.5, perceiver 500 x 64 clips 6, Flamingo
+    # 900 x 32 sequences 39 (2.3-2.7 s per step with its probes), export and eval 1: about 85 min.
     "full": dict(data="default", train_clips=5000, vision_steps=2000, vision_batch=32, vision_lr=2e-3, vision_dense_weight=1.0,
                  vision_bg_weight=0.1,
                  lm_steps=700, lm_batch=32, lm_lr=2e-3, lm_scenes=6000, lm_grounded_p=0.8, lm_subject_weight=1.0,
