@@ -433,17 +433,6 @@ def lm_reading_probe(model, tok, n=60):
     return " ".join("%s %.2f" % (t, np.mean(hits[t])) for t in sorted(hits))
 
 
-def subject_tokens(tok):
-    """The token ids subject_targets looks for, computed once per tokenizer: 'Question', ' Short answer:',
-    'Caption' ':', ' a', and colour / shape word ids to their indices in world.COLOR_NAMES / world.SHAPES."""
-    if getattr(tok, "_subject_tokens", None) is None:
-        qp = list(tok.enc(world.question_prompt("is there a red circle?")))
-        tok._subject_tokens = (qp[1], qp[-3:], list(tok.enc(world.CAPTION_PROMPT))[-2:], tok.enc(" a")[0],
-                               {tok.enc(" " + c)[0]: i for i, c in enumerate(world.COLOR_NAMES)},
-                               {tok.enc(" " + s)[0]: i for i, s in enumerate(world.SHAPES)})
-    return tok._subject_tokens
-
-
 def subject_targets(tok, ids):
     """What a cross-attention query needs to know, at the positions of a token list where it is made:
     questions: (position, colour, shape) at the ':' that ends each 'Short answer:', the index in
@@ -451,7 +440,13 @@ def subject_targets(tok, ids):
     captions: (position, phrase, colour, shape) at every position from the ':' of 'Caption:' to the token
     before the caption's <|endofchunk|>: the ordinal of the object phrase being written (the number of ' a'
     tokens so far minus one, 3 = none yet) and that phrase's colour and shape words so far (len(...) = none)."""
-    start, end, cp, article, colour, shape = subject_tokens(tok)
+    # Tok.enc memoises every string, so these lookups cost a few dictionary hits per sequence.
+    qp = list(tok.enc(world.question_prompt("is there a red circle?")))
+    start, end = qp[1], qp[-3:]  # 'Question', ' Short answer:'
+    cp = list(tok.enc(world.CAPTION_PROMPT))[-2:]  # 'Caption', ':'
+    article = tok.enc(" a")[0]
+    colour = {tok.enc(" " + c)[0]: i for i, c in enumerate(world.COLOR_NAMES)}
+    shape = {tok.enc(" " + s)[0]: i for i, s in enumerate(world.SHAPES)}
     nC, nS = len(colour), len(shape)
     questions, captions, q0, phrase = [], [], None, None
     for p, t in enumerate(ids):
