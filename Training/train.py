@@ -606,7 +606,7 @@ def example_index(d):
     return d["_example_index"]
 
 
-def build_examples(d, rng, n, tok, caption_share=0.20):
+def build_examples(d, rng, n, tok, caption_share):
     """Training sequences: list of (clip ids, token ids, loss mask). Weighted mixture (MIX), with the caption
     share set to `caption_share` and the question sequences' share changed by the difference."""
     labels = d["labels"]
