@@ -30,6 +30,8 @@ let package = Package(
 
         // F16 -> F32 widening with F16C (weights kept in half precision at rest).
         .target(name: "CHalf"),
+        // Vectorised element-wise kernels (softmax, QuickGELU, LayerNorm) for AVX-512 / AVX2 / baseline.
+        .target(name: "CKernels"),
 
         .target(
             name: "VideoIO",
@@ -37,7 +39,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Tensor",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CKernels"],
             swiftSettings: swiftSettings),
         .target(
             name: "Weights",

@@ -5,9 +5,11 @@ import Tensor
 
 /// `flamingo bench engine`: our engine against PyTorch on the same random
 /// weights in one run (Tests/Benchmarks/torch_peer.py writes the models and
-/// times PyTorch), plus the machine limits the figures are judged against:
-/// cblas_sgemm alone on the encoder's matmul shapes, and the memory bandwidth
-/// a large sgemv reaches (decode is bound by streaming the weights).
+/// times PyTorch one call at a time, interleaved with ours), plus the machine
+/// limits the figures are judged against: cblas_sgemm alone on the encoder's
+/// matmul shapes, the decode step's products as bare sgemv calls, and the
+/// memory bandwidth a large sgemv reaches (decode is bound by streaming the
+/// weights).
 struct BenchEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -22,61 +24,94 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Where the benchmark models are written.")
     var directory: String = ".bench/engine"
 
-    @Option(help: "Timed runs per measurement (median).")
+    @Option(help: "Timed runs; each times PyTorch, ours and the limits back to back (medians, median ratios).")
     var runs: Int = 3
 
     @Flag(help: "Skip PyTorch (reuse the models already in --directory).")
     var skipPeer = false
 
     func run() async throws {
-        let torch = skipPeer ? [:] : try TorchPeer.run(python: python, script: peer,
-                                                       arguments: [directory, "--runs", String(runs)])
+        // PyTorch builds and writes the models first, then stays up to time one call per request.
+        let torch = skipPeer ? nil : try TorchPeerSession(python: python, script: peer, arguments: [directory])
         let base = URL(fileURLWithPath: directory)
 
-        // Vision encoder: ViT-B/16, 8 frames at 224.
+        // Vision encoder: ViT-B/16, 8 frames at 224. Each run times PyTorch, ours and the bare sgemm
+        // calls back to back, so that every ratio compares timings taken under the same load.
         let vit = try FlamingoModel.load(directory: base.appendingPathComponent("vit"))
         let frames = 8, r = vit.configuration.vision.imageSize
         var rng = SplitMix(seed: 5)
         let pixels = (0..<(frames * 3 * r * r)).map { _ in rng.nextFloat() * 2 - 1 }
-        let vitSeconds = Stopwatch.medianSeconds(runs: runs) { _ = vit.vision.encode(pixels: pixels, frames: frames) }
-        let gemmSeconds = Stopwatch.medianSeconds(runs: runs) { Self.encoderMatmulsAlone(vit.configuration.vision, frames: frames) }
+        let encode = { _ = vit.vision.encode(pixels: pixels, frames: frames) }
+        let matmuls = { Self.encoderMatmulsAlone(vit.configuration.vision, frames: frames) }
+        encode()
+        matmuls()
+        var vitRuns: [(torch: Double?, ours: Double, gemm: Double)] = []
+        for _ in 0..<max(1, runs) {
+            let theirs = try torch?.seconds("vit")
+            vitRuns.append((theirs, Stopwatch.seconds(encode), Stopwatch.seconds(matmuls)))
+        }
 
-        // Decoder: 64-token prompt, then 32 greedy tokens with the KV cache.
+        // Decoder: 64-token prompt, then 32 greedy tokens with the KV cache; the same decoder with F16
+        // weights at rest (fused half-precision matrix-vector kernel while decoding); the decode step's
+        // products as bare sgemv calls; and the rate a large sgemv streams weights at.
         let lm = try FlamingoModel.load(directory: base.appendingPathComponent("lm"))
+        let half = try FlamingoModel.load(directory: base.appendingPathComponent("lm-f16"))
         let prompt = (0..<64).map { _ in Int(rng.next() % 50000) }
         let memory = lm.mediaMemory([])
-        /// Seconds for the prompt + 32 tokens, for the prompt alone, and per token after it.
-        func decode(_ model: FlamingoModel) throws -> (generate: Double, prefill: Double, perToken: Double) {
-            let generate = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
-            let prefill = try Stopwatch.medianSeconds(runs: runs) { try Self.greedy(model, prompt: prompt, media: memory, tokens: 1) }
-            return (generate, prefill, (generate - prefill) / 31)
-        }
-        let (generateSeconds, prefillSeconds, perToken) = try decode(lm)
-        // The same decoder with F16 weights at rest (fused half-precision matrix-vector kernel while decoding).
-        let (_, halfPrefillSeconds, halfPerToken) = try decode(try FlamingoModel.load(directory: base.appendingPathComponent("lm-f16")))
-        let weightBytes = Double(lm.languageModelParameterCount * 4)
-        let bandwidth = Self.streamingBandwidth()
         let shapes = Self.decodeShapes(lm.configuration.languageModel)
         let gemvWeights = shapes.map { [Float](repeating: 0.001, count: $0.n * $0.k) }
-        let gemvSeconds = Stopwatch.medianSeconds(runs: runs) { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
-
-        print("engine benchmark, median of \(runs) run(s); ratio = PyTorch / ours")
-        func row(_ name: String, _ ours: Double, _ theirs: Double?) {
-            let t = theirs.map { String(format: "%9.3f s", $0) } ?? "        -"
-            let ratio = theirs.map { String(format: "%5.2fx", $0 / ours) } ?? "    -"
-            print(String(format: "%-44@ ours %8.3f s   torch %@   %@", name as NSString, ours, t, ratio))
+        let streaming = StreamingProbe()
+        let weightBytes = Double(lm.languageModelParameterCount * 4)
+        for model in [lm, half] { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
+        Self.decodeProductsAlone(gemvWeights, shapes: shapes)
+        var decodeRuns: [DecodeRun] = []
+        for _ in 0..<max(1, runs) {
+            var run = DecodeRun()
+            run.torchGenerate = try torch?.seconds("generate")
+            run.generate = try Stopwatch.seconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 32) }
+            run.torchPrefill = try torch?.seconds("prefill")
+            run.prefill = try Stopwatch.seconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
+            run.halfGenerate = try Stopwatch.seconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 32) }
+            run.halfPrefill = try Stopwatch.seconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 1) }
+            run.gemv = Stopwatch.seconds { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
+            run.bandwidth = streaming.bytesPerSecond()
+            decodeRuns.append(run)
         }
-        row("ViT-B/16, 8 frames at 224", vitSeconds, torch["vit_8_frames_s"])
-        row("MosaicGPT 768x12: 64-token prompt + 32 tokens", generateSeconds, torch["generate_64_32_s"])
-        row("  prefill 64 tokens", prefillSeconds, torch["prefill_64_s"])
+
+        let median = Stopwatch.median
+        print("engine benchmark: \(max(1, runs)) run(s), each timing PyTorch, ours and the limits back to back; "
+              + "medians, ratio = median of the runs' PyTorch / ours (OpenBLAS \(BLASKernelSelection.currentCore) kernels, "
+              + "vector kernels \(Ops.vectorInstructionSet))")
+        func row(_ name: String, ours: [Double], theirs: [Double?]) {
+            let paired = zip(ours, theirs).compactMap { ours, theirs in theirs.map { $0 / ours } }
+            let t = paired.isEmpty ? "        -" : String(format: "%9.3f s", median(theirs.compactMap { $0 }))
+            let ratio = paired.isEmpty ? "    -" : String(format: "%5.2fx", median(paired))
+            print(String(format: "%-44@ ours %8.3f s   torch %@   %@", name as NSString, median(ours), t, ratio))
+        }
+        row("ViT-B/16, 8 frames at 224", ours: vitRuns.map(\.ours), theirs: vitRuns.map(\.torch))
+        row("MosaicGPT 768x12: 64-token prompt + 32 tokens", ours: decodeRuns.map(\.generate), theirs: decodeRuns.map(\.torchGenerate))
+        row("  prefill 64 tokens", ours: decodeRuns.map(\.prefill), theirs: decodeRuns.map(\.torchPrefill))
+        let perToken = decodeRuns.map(\.perToken), halfPerToken = decodeRuns.map(\.halfPerToken)
         print(String(format: "F16 weights at rest: %.1f ms per token, F32 %.1f ms: %.2fx (prefill 64 tokens %.3f s, F32 %.3f s)",
-                     halfPerToken * 1e3, perToken * 1e3, perToken / halfPerToken, halfPrefillSeconds, prefillSeconds))
-        print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that", gemmSeconds, (vitSeconds / gemmSeconds - 1) * 100))
+                     median(halfPerToken) * 1e3, median(perToken) * 1e3, median(zip(perToken, halfPerToken).map { $0 / $1 }),
+                     median(decodeRuns.map(\.halfPrefill)), median(decodeRuns.map(\.prefill))))
+        print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that",
+                     median(vitRuns.map(\.gemm)), (median(vitRuns.map { $0.ours / $0.gemm }) - 1) * 100))
         print(String(format: "limit: the decode step's matrix-vector products alone in cblas_sgemv take %.1f ms: ours is %.0f%% above that",
-                     gemvSeconds * 1e3, (perToken / gemvSeconds - 1) * 100))
+                     median(decodeRuns.map(\.gemv)) * 1e3, (median(decodeRuns.map { $0.perToken / $0.gemv }) - 1) * 100))
+        let bound = decodeRuns.map { weightBytes / $0.bandwidth }
         print(String(format: "limit: %.0f MB of weights per token at %.1f GB/s (large sgemv) = %.1f ms; ours %.1f ms per token (%.0f%% above)",
-                     weightBytes / 1e6, bandwidth / 1e9, weightBytes / bandwidth * 1e3, perToken * 1e3,
-                     (perToken / (weightBytes / bandwidth) - 1) * 100))
+                     weightBytes / 1e6, median(decodeRuns.map(\.bandwidth)) / 1e9, median(bound) * 1e3, median(perToken) * 1e3,
+                     (median(zip(perToken, bound).map { $0 / $1 }) - 1) * 100))
+    }
+
+    /// One decode run's timings (seconds; bandwidth in bytes per second).
+    struct DecodeRun {
+        var torchGenerate: Double?, torchPrefill: Double?
+        var generate = 0.0, prefill = 0.0, halfGenerate = 0.0, halfPrefill = 0.0, gemv = 0.0, bandwidth = 0.0
+        /// Seconds per generated token after the prompt (31 tokens follow the prompt's).
+        var perToken: Double { (generate - prefill) / 31 }
+        var halfPerToken: Double { (halfGenerate - halfPrefill) / 31 }
     }
 
     /// The decode workload of both engine benchmarks: `prompt`, then greedy tokens (argmax, no stop token)
@@ -126,20 +161,31 @@ struct BenchEngineCommand: AsyncParsableCommand {
             BLAS.linear(x, rows: 1, inFeatures: shape.k, weight: w, outFeatures: shape.n, into: &y)
         }
     }
+}
 
-    /// Bytes per second that sgemv reaches streaming a 400 MB matrix.
-    static func streamingBandwidth() -> Double {
-        let rows = 25_000, cols = 4096
-        let a = [Float](repeating: 0.001, count: rows * cols)
-        let x = [Float](repeating: 1, count: cols)
-        var y = [Float](repeating: 0, count: rows)
+/// The rate a large sgemv streams weights at: a 400 MB matrix (no cache holds it) times a vector.
+final class StreamingProbe {
+    let rows = 25_000, columns = 4096
+    let matrix: [Float]
+    let x: [Float]
+    var y: [Float]
+
+    init() {
+        matrix = [Float](repeating: 0.001, count: rows * columns)
+        x = [Float](repeating: 1, count: columns)
+        y = [Float](repeating: 0, count: rows)
+    }
+
+    /// Bytes per second of the faster of two passes.
+    func bytesPerSecond() -> Double {
         var best = Double.infinity
-        for _ in 0..<4 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            BLAS.gemm(transA: false, transB: true, m: 1, n: rows, k: cols, a: x, lda: cols, b: a, ldb: cols, c: &y, ldc: rows)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        for _ in 0..<2 {
+            best = min(best, Stopwatch.seconds {
+                BLAS.gemm(transA: false, transB: true, m: 1, n: rows, k: columns, a: x, lda: columns, b: matrix,
+                          ldb: columns, c: &y, ldc: rows)
+            })
         }
-        return Double(rows * cols * 4) / best
+        return Double(rows * columns * 4) / best
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// Wall-clock timing for the `bench` commands.
 enum Stopwatch {
     /// Wall seconds one call of `body` takes.
-    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -14,6 +14,11 @@ enum Stopwatch {
         try body()
         var times: [Double] = []
         for _ in 0..<max(1, runs) { times.append(try seconds(body)) }
-        return times.sorted()[times.count / 2]
+        return median(times)
+    }
+
+    /// The middle value (the upper one of the two middle values for an even count); 0 when empty.
+    static func median(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
     }
 }

@@ -18,20 +18,28 @@ struct LayerNorm: Sendable {
 
     /// Normalises each row of x (rows, width) in place.
     func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        apply(x, rows: rows, into: x)
+    }
+
+    /// Normalises each row of x (rows, width) into out (rows, width), which may be x.
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { w in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
-                    Ops.layerNorm(x, rows: rows, columns: width, weight: w.baseAddress!, bias: b.baseAddress, eps: eps)
+                    Ops.layerNorm(x, into: out, rows: rows, columns: width, weight: w.baseAddress!, bias: b.baseAddress, eps: eps)
                 }
             } else {
-                Ops.layerNorm(x, rows: rows, columns: width, weight: w.baseAddress!, bias: nil, eps: eps)
+                Ops.layerNorm(x, into: out, rows: rows, columns: width, weight: w.baseAddress!, bias: nil, eps: eps)
             }
         }
     }
 
     func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
-        var out = x
-        out.withUnsafeMutableBufferPointer { apply($0.baseAddress!, rows: rows) }
-        return out
+        precondition(x.count == rows * width, "LayerNorm input must be (rows, \(width))")
+        // Uninitialised: every element is written.
+        return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            if let o = out.baseAddress { x.withUnsafeBufferPointer { apply($0.baseAddress!, rows: rows, into: o) } }
+            initialized = x.count
+        }
     }
 }

@@ -39,9 +39,12 @@ struct Linear: Sendable {
     /// Output rows widened per tile: about 1 MiB of float32 (tiles stay in L2).
     var tileRows: Int { max(8, min(outFeatures, (1 << 18) / max(1, inFeatures))) }
 
-    /// out (rows, outFeatures) = x (rows, inFeatures) · Wᵀ + b (added to out when `accumulate`).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    /// out (rows, outFeatures) = x (rows, inFeatures) · Wᵀ + b (added to out when `accumulate`);
+    /// without the bias when `addingBias` is false (a later fused pass adds it).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+               addingBias: Bool = true) {
         let n = outFeatures, k = inFeatures
+        let bias = addingBias ? self.bias : nil
         if case let .float32(values) = weight.storage {
             values.withUnsafeBufferPointer { w in
                 if let bias {
@@ -79,11 +82,11 @@ struct Linear: Sendable {
         }
     }
 
-    func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
+    func callAsFunction(_ x: [Float], rows: Int, addingBias: Bool = true) -> [Float] {
         // Uninitialised: every element is written (beta = 0, or the bias is copied in first).
         [Float](unsafeUninitializedCapacity: rows * outFeatures) { out, initialized in
             if rows > 0, let o = out.baseAddress {
-                x.withUnsafeBufferPointer { xp in apply(xp.baseAddress!, rows: rows, into: o) }
+                x.withUnsafeBufferPointer { xp in apply(xp.baseAddress!, rows: rows, into: o, addingBias: addingBias) }
             }
             initialized = rows * outFeatures
         }

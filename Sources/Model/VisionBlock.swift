@@ -56,9 +56,16 @@ struct VisionBlock: Sendable {
         x.withUnsafeMutableBufferPointer { xp in
             attended.withUnsafeBufferPointer { outProj.apply($0.baseAddress!, rows: rows, into: xp.baseAddress!, accumulate: true) }
         }
-        var h = fc(ln2(x, rows: rows), rows: rows)
-        h.withUnsafeMutableBufferPointer {
-            if quickGelu { Ops.quickGelu($0.baseAddress!, count: $0.count) } else { Ops.gelu($0.baseAddress!, count: $0.count) }
+        // QuickGELU adds c_fc's bias in the same pass (one sweep over the (rows, mlp) activations less).
+        var h = fc(ln2(x, rows: rows), rows: rows, addingBias: !quickGelu)
+        h.withUnsafeMutableBufferPointer { hp in
+            if quickGelu {
+                (fc.bias ?? [Float](repeating: 0, count: fc.outFeatures)).withUnsafeBufferPointer { b in
+                    Ops.quickGelu(hp.baseAddress!, count: hp.count, bias: b.baseAddress, columns: fc.outFeatures)
+                }
+            } else {
+                Ops.gelu(hp.baseAddress!, count: hp.count)
+            }
         }
         x.withUnsafeMutableBufferPointer { xp in
             h.withUnsafeBufferPointer { proj.apply($0.baseAddress!, rows: rows, into: xp.baseAddress!, accumulate: true) }

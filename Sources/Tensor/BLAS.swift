@@ -28,10 +28,16 @@ public enum BLAS {
     public static func seedOutput(_ out: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int,
                                   bias: UnsafePointer<Float>?, accumulate: Bool) -> Float {
         if let bias {
-            if accumulate {
-                for r in 0..<m { let o = out + r * n; for j in 0..<n { o[j] += bias[j] } }
-            } else {
-                for r in 0..<m { (out + r * n).update(from: bias, count: n) }
+            let (os, bs) = (UncheckedPointer(out), UncheckedPointer(UnsafeMutablePointer(mutating: bias)))
+            Parallel.forEachChunk(m, minimumPerWorker: max(1, (1 << 16) / max(1, n))) { rows in
+                for r in rows {
+                    let o = os.pointer + r * n
+                    if accumulate {
+                        for j in 0..<n { o[j] += bs.pointer[j] }
+                    } else {
+                        o.update(from: bs.pointer, count: n)
+                    }
+                }
             }
         }
         return (bias != nil || accumulate) ? 1 : 0

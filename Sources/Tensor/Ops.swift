@@ -1,7 +1,9 @@
+import CKernels
 import Foundation
 
-/// Element-wise and row-wise kernels over raw buffers: tight loops, no
-/// allocation. Shapes are (rows, columns) row-major unless stated.
+/// Element-wise and row-wise kernels over raw buffers: no allocation, the
+/// vector loops in CKernels (AVX-512, AVX2 or baseline, chosen at run time).
+/// Shapes are (rows, columns) row-major unless stated.
 public enum Ops {
     /// LayerNorm over each row of `x` (rows, n), in place: (x - mean) / sqrt(var + eps) * w [+ b].
     /// Rows are split across cores when there are many.
@@ -10,52 +12,30 @@ public enum Ops {
         _ x: UnsafeMutablePointer<Float>, rows: Int, columns n: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float
     ) {
-        let (xs, ws, bs) = (UncheckedPointer(x), UncheckedPointer(UnsafeMutablePointer(mutating: weight)),
-                            bias.map { UncheckedPointer(UnsafeMutablePointer(mutating: $0)) })
-        Parallel.forEachChunk(rows, minimumPerWorker: max(1, 65536 / max(1, n))) { range in
-            layerNormRows(xs.pointer, rows: range, columns: n, weight: ws.pointer, bias: bs?.pointer, eps: eps)
-        }
+        layerNorm(x, into: x, rows: rows, columns: n, weight: weight, bias: bias, eps: eps)
     }
 
-    @inlinable
-    static func layerNormRows(
-        _ x: UnsafeMutablePointer<Float>, rows: Range<Int>, columns n: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float
-    ) {
-        let inv = 1 / Float(n)
-        for r in rows {
-            let row = x + r * n
-            var mean: Float = 0
-            for j in 0..<n { mean += row[j] }
-            mean *= inv
-            var variance: Float = 0
-            for j in 0..<n { let d = row[j] - mean; variance += d * d }
-            let scale = 1 / (variance * inv + eps).squareRoot()
-            if let bias {
-                for j in 0..<n { row[j] = (row[j] - mean) * scale * weight[j] + bias[j] }
-            } else {
-                for j in 0..<n { row[j] = (row[j] - mean) * scale * weight[j] }
-            }
-        }
-    }
-
-    /// LayerNorm from `x` into `out` (x is left unchanged).
+    /// LayerNorm of each row of `x` (rows, n) into `out` (which may be `x`).
     @inlinable
     public static func layerNorm(
         _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows: Int, columns n: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float
     ) {
-        out.update(from: x, count: rows * n)
-        layerNorm(out, rows: rows, columns: n, weight: weight, bias: bias, eps: eps)
+        let (xs, os) = (UncheckedPointer(UnsafeMutablePointer(mutating: x)), UncheckedPointer(out))
+        let (ws, bs) = (UncheckedPointer(UnsafeMutablePointer(mutating: weight)),
+                        bias.map { UncheckedPointer(UnsafeMutablePointer(mutating: $0)) })
+        Parallel.forEachChunk(rows, minimumPerWorker: max(1, 65536 / max(1, n))) { range in
+            let offset = range.lowerBound * n
+            flamingo_layer_norm_rows(xs.pointer + offset, os.pointer + offset, range.count, n,
+                                     ws.pointer, bs?.pointer, eps)
+        }
     }
 
-    /// Softmax over each row in place, max-subtracted (vectorised exp). A row
-    /// whose entries are all -inf becomes uniform, as PyTorch's
-    /// masked_fill(-max) + softmax gives.
+    /// Softmax over each row in place (row r at x + r · stride), max-subtracted. A row
+    /// whose entries are all -inf becomes uniform, as PyTorch's masked_fill(-max) + softmax gives.
     @inlinable
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns n: Int, stride: Int? = nil) {
-        let ld = stride ?? n
-        for r in 0..<rows { FastMath.softmax(x + r * ld, count: n) }
+        flamingo_softmax_rows(x, rows, n, stride ?? n)
     }
 
     /// GELU with the exact erf (PyTorch nn.GELU()).
@@ -65,14 +45,26 @@ public enum Ops {
         for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * c)) }
     }
 
-    /// QuickGELU, x · σ(1.702x) (OpenAI CLIP), vectorised and split across cores.
+    /// QuickGELU, x · σ(1.702x) (OpenAI CLIP), in place, split across cores. With `bias` (columns),
+    /// x is (count / columns, columns) and the bias is added to each row first.
     @inlinable
-    public static func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    public static func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int, bias: UnsafePointer<Float>? = nil, columns: Int = 1) {
         let base = UncheckedPointer(x)
-        Parallel.forEachChunk(count, minimumPerWorker: 1 << 16) { range in
-            FastMath.quickGelu(base.pointer + range.lowerBound, count: range.count)
+        let bs = bias.map { UncheckedPointer(UnsafeMutablePointer(mutating: $0)) }
+        let rows = bias == nil ? count : count / columns, width = bias == nil ? 1 : columns
+        Parallel.forEachChunk(rows, minimumPerWorker: max(1, (1 << 16) / width)) { range in
+            flamingo_quick_gelu(base.pointer + range.lowerBound * width, range.count * width, bs?.pointer, width)
         }
     }
+
+    /// y = exp(x) for `count` values (the vectorised exp the kernels share; y may be x).
+    @inlinable
+    public static func exp(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        flamingo_exp(x, y, count)
+    }
+
+    /// The instruction set the vector kernels run with here ("avx512", "avx2" or "baseline").
+    public static var vectorInstructionSet: String { String(cString: flamingo_vector_kernels_isa()) }
 
     /// log-softmax of one row into `out`.
     @inlinable

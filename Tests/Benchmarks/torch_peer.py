@@ -11,7 +11,12 @@ own 2 threads; PERF_LIMITS.md section 4):
         Tests/Fixtures/make_reference.py): 64-token prompt, then 32 greedy tokens
         with a KV cache; the vision side is tiny.
 Prints one JSON object with the timings (seconds, median of --runs).
-Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer.py OUTDIR [--runs 3]
+With --serve it times one call per request instead, so that the caller can
+interleave PyTorch's runs with its own (the VM's speed drifts by tens of
+percent within minutes): it prints `ready` once the models are written and
+warmed up, then for each line `vit`, `generate` or `prefill` on stdin prints
+`seconds <wall seconds of one call>`.
+Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer.py OUTDIR [--runs 3 | --serve]
 """
 import argparse
 import json
@@ -121,6 +126,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--serve", action="store_true", help="time one call per stdin request (see above)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # OpenBLAS keeps its own 2 threads: the fastest setting here
     torch.manual_seed(0)
@@ -138,8 +144,6 @@ def main():
                            strict=False)
     visual.eval()
     pixels = torch.randn(args.frames, 3, 224, 224)
-    with torch.inference_mode():
-        vit_s = median_time(lambda: visual(pixels), args.runs)
 
     # --- GPT-2-small-sized MosaicGPT: 64-token prompt + 32 greedy tokens ---
     lm = lm_config(768, 12, 12, 50432)
@@ -167,11 +171,30 @@ def main():
     def prefill():
         model(prompt, attention_mask=torch.ones(1, 64, dtype=torch.bool), use_cache=True)
 
+    workloads = {"vit": lambda: visual(pixels), "generate": generate, "prefill": prefill}
     with torch.inference_mode():
+        if args.serve:
+            serve(workloads)
+            return
+        vit_s = median_time(workloads["vit"], args.runs)
         gen_s = median_time(generate, args.runs)
         prefill_s = median_time(prefill, args.runs)
     print(json.dumps({"vit_8_frames_s": vit_s, "generate_64_32_s": gen_s, "prefill_64_s": prefill_s,
                       "torch": torch.__version__, "torch_threads": torch.get_num_threads()}))
+
+
+def serve(workloads):
+    for fn in workloads.values():
+        fn()  # warm-up
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in workloads:
+            print(f"error unknown workload {name!r}", flush=True)
+            continue
+        t0 = time.perf_counter()
+        workloads[name]()
+        print(f"seconds {time.perf_counter() - t0:.6f}", flush=True)
 
 
 if __name__ == "__main__":

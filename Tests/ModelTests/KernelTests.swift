@@ -27,29 +27,83 @@ final class KernelTests: XCTestCase {
     }
 }
 
-/// The vectorised exp and the kernels built on it, against libm.
-final class FastMathTests: XCTestCase {
+/// The vectorised kernels (CKernels, whichever instruction set this CPU selects) against libm and
+/// scalar loops, at lengths with and without a partial last vector.
+final class VectorKernelTests: XCTestCase {
     func testExpRelativeErrorAcrossTheRange() {
+        var x: [Float] = []
+        var v: Float = -87
+        while v < 88 { x.append(v); v += 0.0137 }
+        var y = [Float](repeating: 0, count: x.count)
+        Ops.exp(x, into: &y, count: x.count)
         var worst: Float = 0
-        var x: Float = -87
-        while x < 88 {
-            let v = FastMath.exp(FastMath.Vector(repeating: x))[0]
-            worst = max(worst, abs(v - expf(x)) / expf(x))
-            x += 0.0137
-        }
-        XCTAssertLessThan(worst, 5e-7)
-        XCTAssertEqual(FastMath.exp(FastMath.Vector(repeating: -200))[0], 0, accuracy: 1e-37)
+        for (a, b) in zip(x, y) { worst = max(worst, abs(b - expf(a)) / expf(a)) }
+        XCTAssertLessThan(worst, 5e-7, Ops.vectorInstructionSet)
+        var low: [Float] = [-200, -.infinity, -87.5]
+        Ops.exp(low, into: &low, count: 3)
+        XCTAssertEqual(low, [0, 0, 0])
     }
 
     func testQuickGeluAndSoftmaxMatchScalarVersions() {
-        var values = (0..<1000).map { Float($0) / 37 - 13 }
-        let expected = values.map { $0 / (1 + expf(-1.702 * $0)) }
-        Ops.quickGelu(&values, count: values.count)
-        for (a, b) in zip(values, expected) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
-        var row = (0..<37).map { Float($0 % 7) - 3 }
-        let m = row.max()!, sum = row.reduce(0) { $0 + expf($1 - m) }
-        let reference = row.map { expf($0 - m) / sum }
-        Ops.softmaxRows(&row, rows: 1, columns: 37)
-        for (a, b) in zip(row, reference) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        for count in [1000, 7, 16, 33] {
+            var values = (0..<count).map { Float($0) / 37 - 13 }
+            let expected = values.map { $0 / (1 + expf(-1.702 * $0)) }
+            Ops.quickGelu(&values, count: values.count)
+            for (a, b) in zip(values, expected) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "count \(count)") }
+        }
+        for n in [37, 16, 5, 197] {
+            var row = (0..<n).map { Float($0 % 7) - 3 }
+            let m = row.max()!, sum = row.reduce(0) { $0 + expf($1 - m) }
+            let reference = row.map { expf($0 - m) / sum }
+            Ops.softmaxRows(&row, rows: 1, columns: n)
+            for (a, b) in zip(row, reference) { XCTAssertEqual(a, b, accuracy: 1e-6, "n \(n)") }
+        }
+    }
+
+    func testSoftmaxRowsWithStrideLeaveTheGapAlone() {
+        // Two rows of 19 in a buffer with stride 24: the 5 values after each row are untouched.
+        var x = (0..<48).map { Float($0 % 11) * 0.3 }
+        let before = x
+        Ops.softmaxRows(&x, rows: 2, columns: 19, stride: 24)
+        for r in 0..<2 {
+            let row = before[(r * 24)..<(r * 24 + 19)], m = row.max()!
+            let sum = row.reduce(0) { $0 + expf($1 - m) }
+            for j in 0..<19 { XCTAssertEqual(x[r * 24 + j], expf(before[r * 24 + j] - m) / sum, accuracy: 1e-6) }
+            XCTAssertEqual(Array(x[(r * 24 + 19)..<(r * 24 + 24)]), Array(before[(r * 24 + 19)..<(r * 24 + 24)]))
+        }
+    }
+
+    func testQuickGeluWithBiasAddsTheBiasPerColumnFirst() {
+        let rows = 300, columns = 37
+        let x = (0..<(rows * columns)).map { Float(($0 * 7919) % 1000) / 100 - 5 }
+        let bias = (0..<columns).map { Float($0) / 10 - 2 }
+        var out = x
+        Ops.quickGelu(&out, count: out.count, bias: bias, columns: columns)
+        for i in 0..<x.count {
+            let v = x[i] + bias[i % columns], expected = v / (1 + expf(-1.702 * v))
+            XCTAssertEqual(out[i], expected, accuracy: 1e-5 * max(1, abs(expected)))
+        }
+    }
+
+    func testLayerNormMatchesTwoPassDouble() {
+        for (rows, n) in [(3, 768), (5, 37), (2000, 20), (1, 3)] {
+            let x = (0..<(rows * n)).map { Float(($0 * 2654435761 % 1000)) / 250 - 2 }
+            let w = (0..<n).map { 1 + Float($0 % 5) / 10 }, b = (0..<n).map { Float($0 % 3) - 1 }
+            var inPlace = x, out = [Float](repeating: .nan, count: rows * n), noBias = [Float](repeating: .nan, count: rows * n)
+            Ops.layerNorm(&inPlace, rows: rows, columns: n, weight: w, bias: b, eps: 1e-5)
+            Ops.layerNorm(x, into: &out, rows: rows, columns: n, weight: w, bias: b, eps: 1e-5)
+            Ops.layerNorm(x, into: &noBias, rows: rows, columns: n, weight: w, bias: nil, eps: 1e-5)
+            for r in 0..<rows {
+                let row = x[(r * n)..<((r + 1) * n)].map(Double.init)
+                let mean = row.reduce(0, +) / Double(n)
+                let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n)
+                for j in 0..<n {
+                    let normed = (row[j] - mean) / (variance + 1e-5).squareRoot() * Double(w[j])
+                    XCTAssertEqual(Double(out[r * n + j]), normed + Double(b[j]), accuracy: 1e-5, "rows \(rows) n \(n)")
+                    XCTAssertEqual(Double(noBias[r * n + j]), normed, accuracy: 1e-5)
+                }
+            }
+            XCTAssertEqual(inPlace, out)
+        }
     }
 }

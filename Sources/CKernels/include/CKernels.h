@@ -1,0 +1,29 @@
+#ifndef FLAMINGO_CKERNELS_H
+#define FLAMINGO_CKERNELS_H
+
+#include <stddef.h>
+
+// Element-wise and row-wise float32 kernels of the encoder and decoder, vectorised for the widest
+// instruction set the CPU has (AVX-512F: 16 lanes, AVX2+FMA: 8, baseline SSE2/NEON: 4), chosen once at
+// run time. exp is Cephes' expf range reduction and degree-5 polynomial (relative error about 2e-7).
+
+/// y[i] = exp(x[i]) for n values (exactly 0 below -87.3, as expf underflows); x and y may alias.
+void flamingo_exp(const float *x, float *y, size_t n);
+
+/// QuickGELU x * sigmoid(1.702 x) (OpenAI CLIP) in place, optionally adding bias[i % columns] first
+/// (bias may be NULL; columns is ignored then).
+void flamingo_quick_gelu(float *x, size_t n, const float *bias, size_t columns);
+
+/// Softmax of each of `rows` rows of n values (row r starts at x + r * ld), in place, max-subtracted.
+/// A row whose entries are all -inf becomes uniform (PyTorch's masked_fill(-max) + softmax).
+void flamingo_softmax_rows(float *x, size_t rows, size_t n, size_t ld);
+
+/// LayerNorm of each row of src (rows, n) into dst (which may equal src):
+/// (x - mean) / sqrt(var + eps) * weight [+ bias], bias may be NULL. Biased variance, as PyTorch.
+void flamingo_layer_norm_rows(const float *src, float *dst, size_t rows, size_t n, const float *weight,
+                              const float *bias, float eps);
+
+/// Which implementation runs here: "avx512", "avx2" or "baseline" (for benchmark reports).
+const char *flamingo_vector_kernels_isa(void);
+
+#endif
