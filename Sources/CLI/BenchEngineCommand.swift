@@ -48,7 +48,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         var vitRuns: [(torch: Double?, ours: Double, gemm: Double)] = []
         for _ in 0..<max(1, runs) {
             let theirs = try torch?.seconds("vit")
-            vitRuns.append((theirs, Stopwatch.seconds(encode), Stopwatch.seconds(matmuls)))
+            vitRuns.append((theirs, Stopwatch.settledSeconds(encode), Stopwatch.settledSeconds(matmuls)))
         }
 
         // Decoder: 64-token prompt, then 32 greedy tokens with the KV cache; the same decoder with F16
@@ -68,19 +68,19 @@ struct BenchEngineCommand: AsyncParsableCommand {
         for _ in 0..<max(1, runs) {
             var run = DecodeRun()
             run.torchGenerate = try torch?.seconds("generate")
-            run.generate = try Stopwatch.seconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 32) }
+            run.generate = try Stopwatch.settledSeconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 32) }
             run.torchPrefill = try torch?.seconds("prefill")
-            run.prefill = try Stopwatch.seconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
-            run.halfGenerate = try Stopwatch.seconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 32) }
-            run.halfPrefill = try Stopwatch.seconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 1) }
-            run.gemv = Stopwatch.seconds { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
+            run.prefill = try Stopwatch.settledSeconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
+            run.halfGenerate = try Stopwatch.settledSeconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 32) }
+            run.halfPrefill = try Stopwatch.settledSeconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 1) }
+            run.gemv = Stopwatch.settledSeconds { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
             run.bandwidth = streaming.bytesPerSecond()
             decodeRuns.append(run)
         }
 
         let median = Stopwatch.median
         print("engine benchmark: \(max(1, runs)) run(s), each timing PyTorch, ours and the limits back to back; "
-              + "medians, ratio = median of the runs' PyTorch / ours (OpenBLAS \(BLASKernelSelection.currentCore) kernels, "
+              + "medians, ratio = median of the runs' PyTorch / ours (OpenBLAS \(BLASEnvironment.currentCore) kernels, "
               + "vector kernels \(Ops.vectorInstructionSet))")
         func row(_ name: String, ours: [Double], theirs: [Double?]) {
             let paired = zip(ours, theirs).compactMap { ours, theirs in theirs.map { $0 / ours } }

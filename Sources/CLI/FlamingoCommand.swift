@@ -6,7 +6,7 @@ import Tensor
 @main
 enum Flamingo {
     static func main() async {
-        BLASKernelSelection.reexecutingIfNeeded()
+        BLASEnvironment.reexecutingIfNeeded()
         AllocatorTuning.apply()
         await FlamingoCommand.main()
     }

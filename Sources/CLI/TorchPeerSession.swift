@@ -34,6 +34,7 @@ final class TorchPeerSession {
 
     /// Wall seconds PyTorch takes for one call of `workload` ("vit", "generate" or "prefill").
     func seconds(_ workload: String) throws -> Double {
+        Stopwatch.settle()
         requests.fileHandleForWriting.write(Data("\(workload)\n".utf8))
         let line = try nextLine()
         guard line.hasPrefix("seconds "), let value = Double(line.dropFirst("seconds ".count)) else {

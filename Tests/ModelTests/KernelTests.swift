@@ -107,3 +107,19 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 }
+
+/// The OpenBLAS environment the CLI re-executes with.
+final class BLASEnvironmentTests: XCTestCase {
+    func testSettingsRespectTheUsersValuesAndOnlyForceKernelsOnGenericCores() {
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"]
+        let names = { (s: [(String, String)]) in s.map { "\($0.0)=\($0.1)" } }
+        XCTAssertEqual(names(BLASEnvironment.settings(environment: [:], cpuFlags: avx512, current: "Prescott")),
+                       ["OPENBLAS_CORETYPE=SkylakeX", "OPENBLAS_THREAD_TIMEOUT=4"])
+        XCTAssertEqual(names(BLASEnvironment.settings(environment: [:], cpuFlags: ["avx2", "fma"], current: "Prescott")),
+                       ["OPENBLAS_CORETYPE=Haswell", "OPENBLAS_THREAD_TIMEOUT=4"])
+        XCTAssertEqual(names(BLASEnvironment.settings(environment: [:], cpuFlags: avx512, current: "SkylakeX")),
+                       ["OPENBLAS_THREAD_TIMEOUT=4"])
+        XCTAssertEqual(names(BLASEnvironment.settings(environment: ["OPENBLAS_CORETYPE": "Zen", "OPENBLAS_THREAD_TIMEOUT": "28"],
+                                                      cpuFlags: avx512, current: "Prescott")), [])
+    }
+}
