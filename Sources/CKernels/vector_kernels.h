@@ -87,6 +87,34 @@ static void K(quick_gelu)(float *x, size_t n, const float *bias, size_t columns)
     }
 }
 
+// erf by a rational approximation on [-4, 4] (Eigen's `generic_fast_erf_float`, from XLA; absolute error
+// below 4e-7, and erf is ±1 to float precision beyond 4): x P(x²) / Q(x²).
+static inline __attribute__((always_inline)) K(vfloat) K(erf)(K(vfloat) value) {
+    K(vfloat) x = __builtin_elementwise_min(__builtin_elementwise_max(value, (K(vfloat))-4.0f), (K(vfloat))4.0f);
+    K(vfloat) x2 = x * x;
+    K(vfloat) p = -2.72614225801306e-10f * x2 + 2.77068142495902e-08f;
+    p = p * x2 - 2.10102402082508e-06f;
+    p = p * x2 - 5.69250639462346e-05f;
+    p = p * x2 - 7.34990630326855e-04f;
+    p = p * x2 - 2.95459980854025e-03f;
+    p = p * x2 - 1.60960333262415e-02f;
+    K(vfloat) q = -1.45660718464996e-05f * x2 - 2.13374055278905e-04f;
+    q = q * x2 - 1.68282697438203e-03f;
+    q = q * x2 - 7.37332916720468e-03f;
+    q = q * x2 - 1.42647390514189e-02f;
+    return x * p / q;
+}
+
+static inline __attribute__((always_inline)) K(vfloat) K(gelu_vector)(K(vfloat) v) {
+    return 0.5f * v * (1.0f + K(erf)(v * 0.70710678118654752f));
+}
+
+static void K(gelu)(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) K(store)(x + i, K(gelu_vector)(K(load)(x + i)));
+    if (i < n) K(store_partial)(x + i, K(gelu_vector)(K(load_partial)(x + i, n - i, 0)), n - i);
+}
+
 static void K(softmax_rows)(float *x, size_t rows, size_t n, size_t ld) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * ld;

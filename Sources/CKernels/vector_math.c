@@ -1,5 +1,7 @@
 #include "CKernels.h"
 
+#include <string.h>
+
 // Each instruction set gets its own copy of the kernels (vector_kernels.h), compiled for that target.
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,fma"))), apply_to = function)
@@ -27,19 +29,33 @@
 
 typedef enum { isa_baseline, isa_avx2, isa_avx512 } vector_isa;
 
-static vector_isa detected_isa(void) {
-    static int isa = -1;
-    if (isa < 0) {
-        isa = isa_baseline;
+// The widest set this CPU has.
+static vector_isa supported_isa(void) {
 #if defined(__x86_64__)
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
-            isa = isa_avx512;
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            isa = isa_avx2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
+        return isa_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return isa_avx2;
 #endif
+    return isa_baseline;
+}
+
+static int selected_isa = -1;
+
+static vector_isa detected_isa(void) {
+    if (selected_isa < 0) selected_isa = supported_isa();
+    return (vector_isa)selected_isa;
+}
+
+int flamingo_vector_kernels_select(const char *isa) {
+    static const char *names[] = {"baseline", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(isa, names[i]) == 0 && i <= (int)supported_isa()) {
+            selected_isa = i;
+            return 1;
+        }
     }
-    return (vector_isa)isa;
+    return 0;
 }
 
 #if defined(__x86_64__)
@@ -58,6 +74,8 @@ void flamingo_exp(const float *x, float *y, size_t n) { DISPATCH(exp_array, x, y
 void flamingo_quick_gelu(float *x, size_t n, const float *bias, size_t columns) {
     DISPATCH(quick_gelu, x, n, bias, columns)
 }
+
+void flamingo_gelu(float *x, size_t n) { DISPATCH(gelu, x, n) }
 
 void flamingo_softmax_rows(float *x, size_t rows, size_t n, size_t ld) { DISPATCH(softmax_rows, x, rows, n, ld) }
 

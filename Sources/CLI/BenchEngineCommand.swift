@@ -85,7 +85,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
         func row(_ name: String, ours: [Double], theirs: [Double?]) {
             let paired = zip(ours, theirs).compactMap { ours, theirs in theirs.map { $0 / ours } }
             let t = paired.isEmpty ? "        -" : String(format: "%9.3f s", median(theirs.compactMap { $0 }))
-            let ratio = paired.isEmpty ? "    -" : String(format: "%5.2fx", median(paired))
+            let ratio = paired.isEmpty ? "    -"
+                : String(format: "%5.2fx [%.2f-%.2f]", median(paired), paired.min() ?? 0, paired.max() ?? 0)
             print(String(format: "%-44@ ours %8.3f s   torch %@   %@", name as NSString, median(ours), t, ratio))
         }
         row("ViT-B/16, 8 frames at 224", ours: vitRuns.map(\.ours), theirs: vitRuns.map(\.torch))

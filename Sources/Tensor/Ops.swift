@@ -38,11 +38,13 @@ public enum Ops {
         flamingo_softmax_rows(x, rows, n, stride ?? n)
     }
 
-    /// GELU with the exact erf (PyTorch nn.GELU()).
+    /// GELU with erf (PyTorch nn.GELU()), in place, split across cores; erf to within 4e-7.
     @inlinable
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let c: Float = 0.70710678118654752
-        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * c)) }
+        let base = UncheckedPointer(x)
+        Parallel.forEachChunk(count, minimumPerWorker: 1 << 16) { range in
+            flamingo_gelu(base.pointer + range.lowerBound, range.count)
+        }
     }
 
     /// QuickGELU, x · σ(1.702x) (OpenAI CLIP), in place, split across cores. With `bias` (columns),
@@ -65,6 +67,10 @@ public enum Ops {
 
     /// The instruction set the vector kernels run with here ("avx512", "avx2" or "baseline").
     public static var vectorInstructionSet: String { String(cString: flamingo_vector_kernels_isa()) }
+
+    /// Selects the vector kernels' instruction set, if this CPU has it (tests cover each one this way).
+    @discardableResult
+    public static func selectVectorInstructionSet(_ name: String) -> Bool { flamingo_vector_kernels_select(name) != 0 }
 
     /// log-softmax of one row into `out`.
     @inlinable

@@ -27,10 +27,31 @@ final class KernelTests: XCTestCase {
     }
 }
 
-/// The vectorised kernels (CKernels, whichever instruction set this CPU selects) against libm and
-/// scalar loops, at lengths with and without a partial last vector.
+/// The vectorised kernels (CKernels) against libm and scalar loops, at lengths with and without a partial
+/// last vector, once for each instruction set this CPU has (AVX-512, AVX2, baseline).
 final class VectorKernelTests: XCTestCase {
-    func testExpRelativeErrorAcrossTheRange() {
+    /// Runs `check` with each implementation this CPU can run, then goes back to the widest.
+    private func forEachInstructionSet(_ check: () -> Void) {
+        var ran: [String] = []
+        for isa in ["baseline", "avx2", "avx512"] where Ops.selectVectorInstructionSet(isa) {
+            ran.append(isa)
+            XCTAssertEqual(Ops.vectorInstructionSet, isa)
+            let failures = testRun?.failureCount ?? 0
+            check()
+            if (testRun?.failureCount ?? 0) > failures { XCTFail("the failures above are with the \(isa) kernels") }
+        }
+        XCTAssertTrue(ran.contains("baseline"))
+        _ = Ops.selectVectorInstructionSet(ran.last ?? "baseline")
+    }
+
+    func testExpRelativeErrorAcrossTheRange() { forEachInstructionSet({ checkExpRelativeErrorAcrossTheRange() }) }
+    func testQuickGeluAndSoftmaxMatchScalarVersions() { forEachInstructionSet({ checkQuickGeluAndSoftmaxMatchScalarVersions() }) }
+    func testSoftmaxRowsWithStrideLeaveTheGapAlone() { forEachInstructionSet({ checkSoftmaxRowsWithStrideLeaveTheGapAlone() }) }
+    func testGeluMatchesTheExactErfVersion() { forEachInstructionSet({ checkGeluMatchesTheExactErfVersion() }) }
+    func testQuickGeluWithBiasAddsTheBiasPerColumnFirst() { forEachInstructionSet({ checkQuickGeluWithBiasAddsTheBiasPerColumnFirst() }) }
+    func testLayerNormMatchesTwoPassDouble() { forEachInstructionSet({ checkLayerNormMatchesTwoPassDouble() }) }
+
+    private func checkExpRelativeErrorAcrossTheRange() {
         var x: [Float] = []
         var v: Float = -87
         while v < 88 { x.append(v); v += 0.0137 }
@@ -44,7 +65,7 @@ final class VectorKernelTests: XCTestCase {
         XCTAssertEqual(low, [0, 0, 0])
     }
 
-    func testQuickGeluAndSoftmaxMatchScalarVersions() {
+    private func checkQuickGeluAndSoftmaxMatchScalarVersions() {
         for count in [1000, 7, 16, 33] {
             var values = (0..<count).map { Float($0) / 37 - 13 }
             let expected = values.map { $0 / (1 + expf(-1.702 * $0)) }
@@ -60,7 +81,7 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    func testSoftmaxRowsWithStrideLeaveTheGapAlone() {
+    private func checkSoftmaxRowsWithStrideLeaveTheGapAlone() {
         // Two rows of 19 in a buffer with stride 24: the 5 values after each row are untouched.
         var x = (0..<48).map { Float($0 % 11) * 0.3 }
         let before = x
@@ -73,7 +94,16 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    func testQuickGeluWithBiasAddsTheBiasPerColumnFirst() {
+    private func checkGeluMatchesTheExactErfVersion() {
+        for count in [20001, 5] {
+            var values = (0..<count).map { Float($0) / Float(count) * 20 - 10 }
+            let expected = values.map { v in 0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())) }
+            Ops.gelu(&values, count: values.count)
+            for (a, b) in zip(values, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-6 * max(1, abs(b)), "count \(count)") }
+        }
+    }
+
+    private func checkQuickGeluWithBiasAddsTheBiasPerColumnFirst() {
         let rows = 300, columns = 37
         let x = (0..<(rows * columns)).map { Float(($0 * 7919) % 1000) / 100 - 5 }
         let bias = (0..<columns).map { Float($0) / 10 - 2 }
@@ -85,7 +115,7 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    func testLayerNormMatchesTwoPassDouble() {
+    private func checkLayerNormMatchesTwoPassDouble() {
         for (rows, n) in [(3, 768), (5, 37), (2000, 20), (1, 3)] {
             let x = (0..<(rows * n)).map { Float(($0 * 2654435761 % 1000)) / 250 - 2 }
             let w = (0..<n).map { 1 + Float($0 % 5) / 10 }, b = (0..<n).map { Float($0 % 3) - 1 }

@@ -14,6 +14,10 @@ void flamingo_exp(const float *x, float *y, size_t n);
 /// (bias may be NULL; columns is ignored then).
 void flamingo_quick_gelu(float *x, size_t n, const float *bias, size_t columns);
 
+/// GELU with erf (PyTorch nn.GELU(), approximate='none') in place: 0.5 x (1 + erf(x / sqrt 2)), erf by a
+/// rational approximation (absolute error below 4e-7).
+void flamingo_gelu(float *x, size_t n);
+
 /// Softmax of each of `rows` rows of n values (row r starts at x + r * ld), in place, max-subtracted.
 /// A row whose entries are all -inf becomes uniform (PyTorch's masked_fill(-max) + softmax).
 void flamingo_softmax_rows(float *x, size_t rows, size_t n, size_t ld);
@@ -25,5 +29,9 @@ void flamingo_layer_norm_rows(const float *src, float *dst, size_t rows, size_t 
 
 /// Which implementation runs here: "avx512", "avx2" or "baseline" (for benchmark reports).
 const char *flamingo_vector_kernels_isa(void);
+
+/// Makes the kernels use `isa` ("avx512", "avx2" or "baseline") from now on, if this CPU has it (returns 1;
+/// else 0 and nothing changes). For tests that cover every implementation; not thread-safe.
+int flamingo_vector_kernels_select(const char *isa);
 
 #endif
