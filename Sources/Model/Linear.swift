@@ -69,16 +69,23 @@ struct Linear: Sendable {
             }
             return
         }
-        let tile = tileRows
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
-        defer { scratch.deallocate() }
-        var start = 0
-        while start < n {
-            let count = min(tile, n - start)
-            weight.widen(rows: start..<(start + count), into: scratch)
-            BLAS.gemm(transA: false, transB: true, m: rows, n: count, k: k, a: x, lda: k, b: scratch, ldb: k,
-                      beta: beta, c: out + start, ldc: n)
-            start += count
+        // Prompts: tiles of W are widened and multiplied independently, so our workers take whole tiles
+        // (widening in parallel too), each with single-threaded sgemm: one pool at a time, and no
+        // OpenBLAS wake-up per tile. At least two tiles per worker keep them balanced.
+        let tile = max(8, min(tileRows, (n + 2 * Parallel.workers - 1) / (2 * Parallel.workers)))
+        let tiles = (n + tile - 1) / tile
+        let (xs, os) = (UncheckedPointer(UnsafeMutablePointer(mutating: x)), UncheckedPointer(out))
+        Parallel.withSingleThreadedBLAS {
+            Parallel.forEachChunk(tiles, minimumPerWorker: 1) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
+                defer { scratch.deallocate() }
+                for t in range {
+                    let start = t * tile, count = min(tile, n - start)
+                    weight.widen(rows: start..<(start + count), into: scratch)
+                    BLAS.gemm(transA: false, transB: true, m: rows, n: count, k: k, a: xs.pointer, lda: k, b: scratch,
+                              ldb: k, beta: beta, c: os.pointer + start, ldc: n)
+                }
+            }
         }
     }
 

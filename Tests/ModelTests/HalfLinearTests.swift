@@ -19,7 +19,7 @@ final class HalfLinearTests: XCTestCase {
     func testHalfWeightsMatchTheWidenedProduct() {
         var rng = SystemRandomNumberGenerator()
         for bfloat16 in [false, true] {
-            for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (9, 40, 300, true), (20, 35, 7, false)] {
+            for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (9, 40, 300, true), (17, 50, 101, false), (20, 35, 7, false)] {
                 let values = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
                 let bits: [UInt16] = values.map { bfloat16 ? UInt16($0.bitPattern >> 16) : Float16($0).bitPattern }
                 let owner = Owner(bits)
