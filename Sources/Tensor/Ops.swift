@@ -51,6 +51,7 @@ public enum Ops {
     /// x is (count / columns, columns) and the bias is added to each row first.
     @inlinable
     public static func quickGelu(_ x: UnsafeMutablePointer<Float>, count: Int, bias: UnsafePointer<Float>? = nil, columns: Int = 1) {
+        precondition(bias == nil || (columns > 0 && count % columns == 0), "QuickGELU with a bias needs whole rows of \(columns)")
         let base = UncheckedPointer(x)
         let bs = bias.map { UncheckedPointer(UnsafeMutablePointer(mutating: $0)) }
         let rows = bias == nil ? count : count / columns, width = bias == nil ? 1 : columns
