@@ -176,6 +176,33 @@ static void K(layer_norm_rows)(const float *src, float *dst, size_t rows, size_t
     }
 }
 
+// One query against a short cache (decoding): out[j] = scale * dot(q, k_j) for rows j of k (stride ldk).
+static void K(dot_rows)(const float *q, const float *k, size_t ldk, size_t rows, size_t d, float scale, float *out) {
+    for (size_t j = 0; j < rows; j++) {
+        const float *kr = k + j * ldk;
+        K(vfloat) acc = 0;
+        size_t t = 0;
+        for (; t + LANES <= d; t += LANES) acc += K(load)(q + t) * K(load)(kr + t);
+        if (t < d) acc += K(load_partial)(q + t, d - t, 0) * K(load_partial)(kr + t, d - t, 0);
+        out[j] = K(sum)(acc) * scale;
+    }
+}
+
+// out (d) = sum_j p[j] * v_j for rows j of v (stride ldv): the attention output of one query.
+static void K(weighted_rows_sum)(const float *p, const float *v, size_t ldv, size_t rows, size_t d, float *out) {
+    for (size_t t = 0; t < d; t += LANES) {
+        size_t width = d - t < LANES ? d - t : LANES;
+        K(vfloat) acc = 0;
+        if (width == LANES) {
+            for (size_t j = 0; j < rows; j++) acc += p[j] * K(load)(v + j * ldv + t);
+            K(store)(out + t, acc);
+        } else {
+            for (size_t j = 0; j < rows; j++) acc += p[j] * K(load_partial)(v + j * ldv + t, width, 0);
+            K(store_partial)(out + t, acc, width);
+        }
+    }
+}
+
 #undef K
 #undef KERNEL_NAME1
 #undef KERNEL_NAME2

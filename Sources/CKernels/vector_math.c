@@ -84,6 +84,14 @@ void flamingo_layer_norm_rows(const float *src, float *dst, size_t rows, size_t 
     DISPATCH(layer_norm_rows, src, dst, rows, n, weight, bias, eps)
 }
 
+void flamingo_dot_rows(const float *q, const float *k, size_t ldk, size_t rows, size_t d, float scale, float *out) {
+    DISPATCH(dot_rows, q, k, ldk, rows, d, scale, out)
+}
+
+void flamingo_weighted_rows_sum(const float *p, const float *v, size_t ldv, size_t rows, size_t d, float *out) {
+    DISPATCH(weighted_rows_sum, p, v, ldv, rows, d, out)
+}
+
 const char *flamingo_vector_kernels_isa(void) {
     switch (detected_isa()) {
     case isa_avx512: return "avx512";

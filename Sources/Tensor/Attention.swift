@@ -1,3 +1,5 @@
+import CKernels
+
 /// Scaled dot-product attention over packed (tokens, heads · headDim)
 /// buffers, one sgemm pair per head (no copies: heads are column slices
 /// addressed through the leading dimensions).
@@ -15,24 +17,13 @@ public enum Attention {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: sq * sk)
         defer { scores.deallocate() }
         if sq == 1 && sk * d <= 1 << 16 {
-            // One query over a short cache (decode steps): plain loops beat the
-            // BLAS calls' fixed cost here.
+            // One query over a short cache (decode steps): vector loops beat the BLAS calls' fixed cost here.
             for h in 0..<heads {
                 let off = h * d
-                for j in 0..<sk {
-                    let kr = k + j * ldk + off
-                    var dot: Float = 0
-                    for t in 0..<d { dot += q[off + t] * kr[t] }
-                    scores[j] = dot * scale
-                }
+                flamingo_dot_rows(q + off, k + off, ldk, sk, d, scale, scores)
                 adjust?(h, scores)
                 Ops.softmaxRows(scores, rows: 1, columns: sk)
-                let o = out + off
-                for t in 0..<d { o[t] = 0 }
-                for j in 0..<sk {
-                    let p = scores[j], vr = v + j * ldv + off
-                    for t in 0..<d { o[t] += p * vr[t] }
-                }
+                flamingo_weighted_rows_sum(scores, v + off, ldv, sk, d, out + off)
             }
             return
         }

@@ -50,6 +50,7 @@ final class VectorKernelTests: XCTestCase {
     func testGeluMatchesTheExactErfVersion() { forEachInstructionSet({ checkGeluMatchesTheExactErfVersion() }) }
     func testQuickGeluWithBiasAddsTheBiasPerColumnFirst() { forEachInstructionSet({ checkQuickGeluWithBiasAddsTheBiasPerColumnFirst() }) }
     func testLayerNormMatchesTwoPassDouble() { forEachInstructionSet({ checkLayerNormMatchesTwoPassDouble() }) }
+    func testDecodeAttentionMatchesNaiveLoops() { forEachInstructionSet({ checkDecodeAttentionMatchesNaiveLoops() }) }
 
     private func checkExpRelativeErrorAcrossTheRange() {
         var x: [Float] = []
@@ -112,6 +113,31 @@ final class VectorKernelTests: XCTestCase {
         for i in 0..<x.count {
             let v = x[i] + bias[i % columns], expected = v / (1 + expf(-1.702 * v))
             XCTAssertEqual(out[i], expected, accuracy: 1e-5 * max(1, abs(expected)))
+        }
+    }
+
+    private func checkDecodeAttentionMatchesNaiveLoops() {
+        // One query, heads as column slices of packed rows, head dims with and without a partial vector.
+        for (keys, heads, d) in [(37, 3, 64), (5, 2, 24), (1, 1, 7), (96, 12, 64)] {
+            let width = heads * d, ld = 2 * width + 3
+            let q = (0..<width).map { Float(($0 * 37) % 101) / 50 - 1 }
+            let kv = (0..<(keys * ld)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+            let scale = 1 / Float(d).squareRoot()
+            var out = [Float](repeating: .nan, count: width)
+            q.withUnsafeBufferPointer { qp in
+                kv.withUnsafeBufferPointer { kp in
+                    Attention.compute(q: qp.baseAddress!, ldq: width, k: kp.baseAddress!, ldk: ld, v: kp.baseAddress! + width, ldv: ld,
+                                      queries: 1, keys: keys, heads: heads, headDim: d, scale: scale, out: &out, ldo: width)
+                }
+            }
+            for h in 0..<heads {
+                let scores = (0..<keys).map { j in (0..<d).reduce(0.0) { $0 + Double(q[h * d + $1]) * Double(kv[j * ld + h * d + $1]) } * Double(scale) }
+                let m = scores.max()!, weights = scores.map { Foundation.exp($0 - m) }, total = weights.reduce(0, +)
+                for t in 0..<d {
+                    let expected = (0..<keys).reduce(0.0) { $0 + weights[$1] / total * Double(kv[$1 * ld + width + h * d + t]) }
+                    XCTAssertEqual(Double(out[h * d + t]), expected, accuracy: 1e-5, "keys \(keys) heads \(heads) d \(d)")
+                }
+            }
         }
     }
 

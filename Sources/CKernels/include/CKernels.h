@@ -27,6 +27,12 @@ void flamingo_softmax_rows(float *x, size_t rows, size_t n, size_t ld);
 void flamingo_layer_norm_rows(const float *src, float *dst, size_t rows, size_t n, const float *weight,
                               const float *bias, float eps);
 
+/// One query against a short cache (decoding): out[j] = scale * dot(q, k + j * ldk) over d values, j < rows.
+void flamingo_dot_rows(const float *q, const float *k, size_t ldk, size_t rows, size_t d, float scale, float *out);
+
+/// out[t] = sum_j p[j] * v[j * ldv + t] for t < d, j < rows (one query's attention output).
+void flamingo_weighted_rows_sum(const float *p, const float *v, size_t ldv, size_t rows, size_t d, float *out);
+
 /// Which implementation runs here: "avx512", "avx2" or "baseline" (for benchmark reports).
 const char *flamingo_vector_kernels_isa(void);
 
