@@ -30,7 +30,7 @@ let package = Package(
 
         // F16 -> F32 widening with F16C (weights kept in half precision at rest).
         .target(name: "CHalf"),
-        // Vectorised element-wise kernels (softmax, QuickGELU, LayerNorm) for AVX-512 / AVX2 / baseline.
+        // Vectorised kernels (softmax, GELU, QuickGELU, LayerNorm, decode attention) for AVX-512 / AVX2 / baseline.
         .target(name: "CKernels"),
 
         .target(

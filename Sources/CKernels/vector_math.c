@@ -47,10 +47,12 @@ static vector_isa detected_isa(void) {
     return (vector_isa)selected_isa;
 }
 
+// Indexed by vector_isa.
+static const char *const isa_names[] = {"baseline", "avx2", "avx512"};
+
 int flamingo_vector_kernels_select(const char *isa) {
-    static const char *names[] = {"baseline", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(isa, names[i]) == 0 && i <= (int)supported_isa()) {
+    for (int i = 0; i <= isa_avx512; i++) {
+        if (strcmp(isa, isa_names[i]) == 0 && i <= (int)supported_isa()) {
             selected_isa = i;
             return 1;
         }
@@ -92,10 +94,4 @@ void flamingo_weighted_rows_sum(const float *p, const float *v, size_t ldv, size
     DISPATCH(weighted_rows_sum, p, v, ldv, rows, d, out)
 }
 
-const char *flamingo_vector_kernels_isa(void) {
-    switch (detected_isa()) {
-    case isa_avx512: return "avx512";
-    case isa_avx2: return "avx2";
-    default: return "baseline";
-    }
-}
+const char *flamingo_vector_kernels_isa(void) { return isa_names[detected_isa()]; }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// A PyTorch peer kept running for a whole benchmark (`torch_peer.py --serve`): it builds and writes the
-/// models once, then times one call of a named workload per request, so that PyTorch's runs interleave
-/// with ours and each pair of timings sees the same machine (this VM's speed drifts by tens of percent
-/// from one minute to the next). The child inherits our OPENBLAS_CORETYPE, so both sides run the same
-/// OpenBLAS kernels.
+/// A PyTorch peer kept running for a whole benchmark (`torch_peer.py`): it builds and writes the models
+/// once, then times one call of a named workload per request, so that PyTorch's runs interleave with
+/// ours and each pair of timings sees the same machine (this VM's speed drifts by tens of percent from
+/// one minute to the next). The child inherits our environment (OPENBLAS_CORETYPE,
+/// OPENBLAS_THREAD_TIMEOUT), so both sides run OpenBLAS the same way.
 final class TorchPeerSession {
     private let process = Process()
     private let requests = Pipe()
@@ -12,11 +12,12 @@ final class TorchPeerSession {
     private var pending = Data()
     private let description: String
 
-    /// Starts `python script arguments --serve` and waits until it reports `ready`.
+    /// Starts `python script arguments` and waits until it reports `ready` (lines before it, such as
+    /// import notes, are skipped).
     init(python: String, script: String, arguments: [String]) throws {
         description = "\(python) \(script)"
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script] + arguments + ["--serve"]
+        process.arguments = [script] + arguments
         process.standardInput = requests
         process.standardOutput = replies
         do {
@@ -43,7 +44,7 @@ final class TorchPeerSession {
         return value
     }
 
-    /// The peer's next line of output (other lines, such as import notes, are read past by the callers).
+    /// The peer's next line of output.
     private func nextLine() throws -> String {
         while true {
             if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {

@@ -59,10 +59,12 @@ struct VisionBlock: Sendable {
         // QuickGELU adds c_fc's bias in the same pass (one sweep over the (rows, mlp) activations less).
         var h = fc(ln2(x, rows: rows), rows: rows, addingBias: !quickGelu)
         h.withUnsafeMutableBufferPointer { hp in
-            if quickGelu {
-                (fc.bias ?? [Float](repeating: 0, count: fc.outFeatures)).withUnsafeBufferPointer { b in
+            if quickGelu, let bias = fc.bias {
+                bias.withUnsafeBufferPointer { b in
                     Ops.quickGelu(hp.baseAddress!, count: hp.count, bias: b.baseAddress, columns: fc.outFeatures)
                 }
+            } else if quickGelu {
+                Ops.quickGelu(hp.baseAddress!, count: hp.count)
             } else {
                 Ops.gelu(hp.baseAddress!, count: hp.count)
             }

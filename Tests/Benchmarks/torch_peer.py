@@ -10,18 +10,16 @@ own 2 threads; PERF_LIMITS.md section 4):
         ALiBi, QK-LayerNorm, no biases, tied head; the module from
         Tests/Fixtures/make_reference.py): 64-token prompt, then 32 greedy tokens
         with a KV cache; the vision side is tiny.
-Prints one JSON object with the timings (seconds, median of --runs).
-With --serve it times one call per request instead, so that the caller can
-interleave PyTorch's runs with its own (the VM's speed drifts by tens of
-percent within minutes): it prints `ready` once the models are written and
-warmed up, then for each line `vit`, `generate` or `prefill` on stdin prints
+It times one call per request, so that the caller can interleave PyTorch's
+runs with its own (the VM's speed drifts by tens of percent within minutes):
+it prints `ready` once the models are written and warmed up, then for each
+line `vit`, `generate` or `prefill` on stdin prints
 `seconds <wall seconds of one call>`.
-Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer.py OUTDIR [--runs 3 | --serve]
+Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer.py OUTDIR
 """
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -111,22 +109,10 @@ def lm_config(d, layers, heads, vocab):
                 layer_norm_eps=1e-5, tie_word_embeddings=True)
 
 
-def median_time(fn, runs):
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--serve", action="store_true", help="time one call per stdin request (see above)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # OpenBLAS keeps its own 2 threads: the fastest setting here
     torch.manual_seed(0)
@@ -173,14 +159,7 @@ def main():
 
     workloads = {"vit": lambda: visual(pixels), "generate": generate, "prefill": prefill}
     with torch.inference_mode():
-        if args.serve:
-            serve(workloads)
-            return
-        vit_s = median_time(workloads["vit"], args.runs)
-        gen_s = median_time(generate, args.runs)
-        prefill_s = median_time(prefill, args.runs)
-    print(json.dumps({"vit_8_frames_s": vit_s, "generate_64_32_s": gen_s, "prefill_64_s": prefill_s,
-                      "torch": torch.__version__, "torch_threads": torch.get_num_threads()}))
+        serve(workloads)
 
 
 def serve(workloads):
