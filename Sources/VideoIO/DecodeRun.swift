@@ -29,6 +29,9 @@ struct DecodeRun {
     private(set) var interlaced = false
     /// Samples before the first decodable frame, shown with that frame.
     private(set) var substituted = 0
+    /// Unbounded runs: the next k of t_k = k / fps, and gaps met (ContentTimeline's hold).
+    private var nextK = 0
+    private(set) var gaps: [ContentTimeline.Interval] = []
 
     /// Whether the sample times are known up front (the duration is).
     private var bounded: Bool { plan.durationSeconds.isFinite }
@@ -50,27 +53,38 @@ struct DecodeRun {
         pixels = [UInt8](repeating: 0, count: preprocessor.size * preprocessor.size * 3)
     }
 
-    private func seconds(_ ticks: Int64) -> Double {
-        Double(ticks) * Double(timeBase.num) / Double(timeBase.den)
-    }
+    private var secondsPerTick: Double { Double(timeBase.num) / Double(timeBase.den) }
+
+    private func seconds(_ ticks: Int64) -> Double { Double(ticks) * secondsPerTick }
 
     /// Takes a decoded frame. On return `frame` holds the previous candidate's
     /// picture (or nothing); the caller unreferences it.
     mutating func handle(_ frame: FFFrame, emit: FrameHandler) throws(VideoIOError) {
         let f = frame.pointer.pointee
+        // A frame from a packet the edit list hides (MJPEG's decoder still returns those).
+        if f.flags & AV_FRAME_FLAG_DISCARD != 0 { return }
         if fl_frame_interlaced(frame.pointer) != 0 { interlaced = true }
         var pts = f.best_effort_timestamp
         if pts == FFmpegError.noPTS { pts = f.pts }
         if pts == FFmpegError.noPTS {
             // No timestamp at all: continue from the previous frame.
             let step = max(1, fl_frame_duration(frame.pointer))
-            pts = candidateTime == nil ? 0 : candidatePTS + step
+            pts = candidateTime == nil ? 0 : Ticks.adding(candidatePTS, step)
         }
         if firstPTS == nil { firstPTS = pts }
-        let t = seconds(pts - (firstPTS ?? pts))
+        let t = Ticks.seconds(from: firstPTS ?? pts, to: pts, secondsPerTick: secondsPerTick)
         if let current = candidateTime, t < current { return }  // out of order: ignore
 
-        if !bounded { extendTimes(through: t, inclusive: true) }
+        if !bounded {
+            if let current = candidateTime, t - current > ContentTimeline.hold(frameDuration: candidateEnd - current) {
+                // A gap: the previous frame counts for its own duration, then no samples until t.
+                extendTimes(through: candidateEnd, inclusive: false)
+                while nextTarget < times.count { try emitCandidate(emit) }
+                gaps.append(.init(start: candidateEnd, end: t))
+                nextK = max(nextK, ContentTimeline.firstIndex(atOrAfter: t, fps: fps))
+            }
+            extendTimes(through: t, inclusive: true)
+        }
         while nextTarget < times.count && times[nextTarget] < t {
             if candidateTime != nil {
                 try emitCandidate(emit)
@@ -80,9 +94,13 @@ struct DecodeRun {
             }
         }
         frame.swap(with: candidate)
+        let previousTime = candidateTime
         candidateTime = t
         candidatePTS = pts
-        candidateEnd = t + seconds(max(0, fl_frame_duration(candidate.pointer)))
+        // A declared duration over the hold is not believed (a damaged header); the last step stands in.
+        let declared = seconds(max(0, fl_frame_duration(candidate.pointer)))
+        let step = previousTime.map { t - $0 } ?? 0
+        candidateEnd = t + (declared <= ContentTimeline.maximumHoldSeconds ? declared : step)
     }
 
     /// Emits the samples still pending once decoding is over.
@@ -94,9 +112,10 @@ struct DecodeRun {
 
     private mutating func extendTimes(through t: Double, inclusive: Bool) {
         while maxFrames.map({ times.count < $0 }) ?? true {
-            let next = Double(times.count) / fps
+            let next = Double(nextK) / fps
             guard inclusive ? next <= t : (next < t || times.isEmpty) else { break }
             times.append(next)
+            nextK += 1
         }
     }
 

@@ -3,13 +3,14 @@ import CFFmpeg
 /// The demux -> decode loop shared by every decoding pass: reads the chosen
 /// stream's packets in decode order, asks `action` what to do with each,
 /// drains and flushes the decoder before a skipped stretch (a forward seek),
-/// and hands every decoded frame to `onFrame`.
+/// and hands every decoded frame to `onFrame`; `onDrained` hears each time
+/// the decoder has given out every frame of the packets sent so far.
 enum PacketDecodeLoop {
     static func run(
         demuxer: Demuxer, streamIndex: Int32, decoder: VideoDecoder, limits: VideoReaderLimits,
         lastPacket: Int, stats: inout SamplingReport.Statistics,
         action: (Int) -> SamplingPlan.Action, isDone: () -> Bool,
-        onFrame: (FFFrame) throws(VideoIOError) -> Void
+        onFrame: (FFFrame) throws(VideoIOError) -> Void, onDrained: () -> Void = {}
     ) throws(VideoIOError) {
         let path = demuxer.path
         let deadline = demuxer.deadline
@@ -38,6 +39,7 @@ enum PacketDecodeLoop {
             try receiveAll()
             decoder.flush()
             sentSinceFlush = false
+            onDrained()
         }
 
         while !isDone() && packetNumber <= lastPacket {

@@ -8,7 +8,9 @@ import Foundation
 /// worker only ever reads forward). That is GOP-level parallelism without
 /// frame threading's overhead or flush stalls, balanced however long the
 /// runs are. With one worker the decoder uses frame threading instead. Each
-/// worker scales only the frames the plan targets.
+/// worker scales only the frames the plan targets and hands them to a
+/// `SampleAssembler`, which gives them to the caller in sample order while
+/// decoding goes on, holding a bounded number of pictures.
 struct PlannedDecoding: Sendable {
     var path: String
     var limits: VideoReaderLimits
@@ -21,32 +23,67 @@ struct PlannedDecoding: Sendable {
     var rotation: Int
     var sampleAspectRatio: AVRational
 
-    /// One worker's product: RGB24 pictures of the target frames, by pts.
-    struct Output {
-        var pixels: [Int64: [UInt8]] = [:]
-        var keyframes: Set<Int64> = []
-        /// Whether any decoded frame was field-coded.
-        var interlaced = false
+    /// Pictures held at most while they wait for their turn, in bytes.
+    static let pictureBudgetBytes = 64 << 20
+
+    /// What decoding did, summed over the workers.
+    struct Outcome {
         var statistics = SamplingReport.Statistics(
             packets: 0, packetsSent: 0, framesDecoded: 0, decodeErrors: 0, decodeRuns: 0, decoderThreads: 0,
             planned: true)
+        var emitted = 0
+        var substituted = 0
+        /// Whether any decoded frame was field-coded.
+        var interlaced = false
     }
 
-    func run(workers: Int, threadsPerWorker: Int) throws(VideoIOError) -> [Output] {
-        let slots = WorkerSlots(count: workers)
+    /// Decodes and calls `emit` for each sample in order, on the calling thread.
+    func run(
+        workers: Int, threadsPerWorker: Int,
+        emit: (_ sample: Int, _ picture: SampleAssembler.Picture) -> Void
+    ) throws(VideoIOError) -> Outcome {
+        let wanted = plan.plannedPTS.map { $0 ?? FFmpegError.noPTS }
+        let assembler = SampleAssembler(
+            wanted: wanted, runOfSample: plan.runOfSample, workers: workers,
+            capacity: Self.pictureBudgetBytes / max(1, size * size * 3))
+        let results = WorkerResults(count: workers)
         let dispenser = RunDispenser()
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            do throws(VideoIOError) {
-                slots.set(w, .success(try decode(runs: dispenser, threads: threadsPerWorker)))
-            } catch {
-                slots.set(w, .failure(error))
-                deadline.cancel()  // stop the other workers early
+        let group = DispatchGroup()
+        for w in 0..<workers {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                do throws(VideoIOError) {
+                    results.set(w, try decode(into: assembler, runs: dispenser, threads: threadsPerWorker))
+                    assembler.workerEnded(nil)
+                } catch {
+                    deadline.cancel()  // stop the other workers early
+                    assembler.workerEnded(error)
+                }
             }
         }
-        return try slots.collect()
+        var outcome = Outcome()
+        var failure: VideoIOError?
+        do throws(VideoIOError) {
+            while case let .sample(index, picture, substituted) = try assembler.take() {
+                emit(index, picture)
+                outcome.emitted += 1
+                if substituted { outcome.substituted += 1 }
+            }
+        } catch {
+            failure = error
+        }
+        group.wait()
+        if let failure { throw failure }
+        for worker in results.all() {
+            outcome.interlaced = outcome.interlaced || worker.interlaced
+            outcome.statistics.packetsSent += worker.statistics.packetsSent
+            outcome.statistics.framesDecoded += worker.statistics.framesDecoded
+            outcome.statistics.decodeErrors += worker.statistics.decodeErrors
+            outcome.statistics.decodeRuns += worker.statistics.decodeRuns
+        }
+        return outcome
     }
 
-    private func decode(runs dispenser: RunDispenser, threads: Int) throws(VideoIOError) -> Output {
+    private func decode(into assembler: SampleAssembler, runs dispenser: RunDispenser, threads: Int) throws(VideoIOError) -> Outcome {
         let shortName = String(formatName.split(separator: ",").first ?? "")
         let demuxer = try Demuxer.open(
             path: path, limits: limits, deadline: deadline, format: av_find_input_format(shortName), analyze: false)
@@ -59,31 +96,41 @@ struct PlannedDecoding: Sendable {
         let runOf = plan.runOf
         let runEnds = plan.runLastPacket
         var current = dispenser.claim()
-        let targets = Set(plan.plannedPTS.compactMap { $0 })
-        var output = Output()
+        var claimed = [current]
+        var sentRuns: Set<Int> = []
+        var output = Outcome()
         output.statistics.decoderThreads = threads
         let pictureBytes = size * size * 3
+        defer { assembler.finish(runs: claimed) }
 
         try PacketDecodeLoop.run(
             demuxer: demuxer, streamIndex: streamIndex, decoder: decoder, limits: limits,
             lastPacket: Int.max, stats: &output.statistics,
             action: { i in
-                while current < runEnds.count && i > runEnds[current] { current = dispenser.claim() }
-                return current < runEnds.count && Int(runOf[i]) == current ? plan.actions[i] : .skip
+                while current < runEnds.count && i > runEnds[current] {
+                    current = dispenser.claim()
+                    claimed.append(current)
+                }
+                guard current < runEnds.count && Int(runOf[i]) == current else { return .skip }
+                sentRuns.insert(current)
+                return plan.actions[i]
             },
-            isDone: { current >= runEnds.count },
+            isDone: { current >= runEnds.count || assembler.isStopped },
             onFrame: { frame throws(VideoIOError) in
                 if fl_frame_interlaced(frame.pointer) != 0 { output.interlaced = true }
                 var pts = frame.pointer.pointee.best_effort_timestamp
                 if pts == FFmpegError.noPTS { pts = frame.pointer.pointee.pts }
-                guard targets.contains(pts), output.pixels[pts] == nil else { return }
+                guard assembler.isWanted(pts) else { return }
                 var picture = [UInt8](repeating: 0, count: pictureBytes)
                 try picture.withUnsafeMutableBufferPointer { buffer throws(VideoIOError) in
                     guard let base = buffer.baseAddress else { return }
                     try preprocessor.convert(frame.pointer, streamSAR: sampleAspectRatio, into: base)
                 }
-                output.pixels[pts] = picture
-                if fl_frame_is_key(frame.pointer) != 0 { output.keyframes.insert(pts) }
+                assembler.deposit(.init(pts: pts, pixels: picture, isKeyframe: fl_frame_is_key(frame.pointer) != 0))
+            },
+            onDrained: {
+                assembler.finish(runs: sentRuns)
+                sentRuns.removeAll()
             })
         return output
     }
@@ -102,31 +149,14 @@ private final class RunDispenser: @unchecked Sendable {
     }
 }
 
-/// Per-worker results, written once each from `concurrentPerform`.
-private final class WorkerSlots: @unchecked Sendable {
+/// Per-worker statistics, written once each by the worker threads.
+private final class WorkerResults: @unchecked Sendable {
     private let lock = NSLock()
-    private var results: [Result<PlannedDecoding.Output, VideoIOError>?]
+    private var results: [PlannedDecoding.Outcome?]
 
     init(count: Int) { results = Array(repeating: nil, count: count) }
 
-    func set(_ i: Int, _ result: Result<PlannedDecoding.Output, VideoIOError>) {
-        lock.withLock { results[i] = result }
-    }
+    func set(_ i: Int, _ outcome: PlannedDecoding.Outcome) { lock.withLock { results[i] = outcome } }
 
-    func collect() throws(VideoIOError) -> [PlannedDecoding.Output] {
-        let all = lock.withLock { results }
-        // Report the first real failure, not the cancellation it caused in the others.
-        var firstError: VideoIOError?
-        var outputs: [PlannedDecoding.Output] = []
-        for result in all {
-            switch result {
-            case .success(let output): outputs.append(output)
-            case .failure(let error):
-                if firstError == nil || (firstError?.code == "timed_out" && error.code != "timed_out") { firstError = error }
-            case nil: break
-            }
-        }
-        if let firstError { throw firstError }
-        return outputs
-    }
+    func all() -> [PlannedDecoding.Outcome] { lock.withLock { results.compactMap { $0 } } }
 }

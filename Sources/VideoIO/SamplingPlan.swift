@@ -24,11 +24,17 @@ struct SamplingPlan {
     /// The first frame's pts; nil when the stream lacks timestamps and the
     /// first decoded frame's timestamp must be used instead.
     var firstPTS: Int64?
-    var durationSeconds: Double
+    /// When frames are on screen; nil when no packet has a timestamp (the
+    /// decoder's timestamps decide as frames come out).
+    var timeline: ContentTimeline?
+    /// Seconds of content (`timeline`'s segments); infinity when unknown.
+    var durationSeconds: Double { timeline?.durationSeconds ?? .infinity }
     /// One per packet, in decode order.
     var actions: [Action]
     /// The planned frame pts for each sample (nil when unplanned).
     var plannedPTS: [Int64?]
+    /// The run that decodes each sample's planned frame (empty when unplanned).
+    var runOfSample: [Int] = []
     var visibleFrameCount: Int?
     /// For each packet, the run it is decoded in (-1: skipped). A run starts
     /// afresh at a keyframe, so runs can be decoded independently, in parallel.
@@ -53,45 +59,49 @@ struct SamplingPlan {
     /// single decoder thread beats frame threading (SWIFT_FFMPEG_NOTES §7.4).
     var averageRunLength: Double { runs == 0 ? 0 : Double(packetsToDecode) / Double(runs) }
 
+    /// The plan for `index`. Throws when no frame would ever be shown (every
+    /// packet hidden by an edit list), or when the content is longer than
+    /// `maxDurationSeconds` (the sample count follows from it).
     static func make(
-        index: PacketIndex, timeBase: AVRational, nominalFrameDuration: Int64,
-        declaredDuration: Double?, options: SamplingOptions, minimumSkip: Int
-    ) -> SamplingPlan {
+        path: String, index: PacketIndex, timeBase: AVRational, nominalFrameDuration: Int64,
+        options: SamplingOptions, minimumSkip: Int, maxDurationSeconds: Double
+    ) throws(VideoIOError) -> SamplingPlan {
         let entries = index.entries
         let secondsPerTick = Double(timeBase.num) / Double(timeBase.den)
         guard index.hasPresentationTimestamps else {
-            return linear(index: index, secondsPerTick: secondsPerTick,
-                          nominalFrameDuration: nominalFrameDuration, declaredDuration: declaredDuration,
-                          options: options)
+            let plan = linear(index: index, secondsPerTick: secondsPerTick,
+                              nominalFrameDuration: nominalFrameDuration, options: options)
+            if let timeline = plan.timeline, !(timeline.durationSeconds <= maxDurationSeconds) {
+                throw .tooLong(path: path, seconds: timeline.durationSeconds, limitSeconds: maxDurationSeconds)
+            }
+            return plan
         }
 
         // Shown frames in presentation order: (pts, decode index).
         var shown: [(pts: Int64, packet: Int)] = []
         shown.reserveCapacity(entries.count)
         for (i, e) in entries.enumerated() where !e.isDiscarded { shown.append((e.pts, i)) }
+        guard let firstPTS = shown.map(\.pts).min() else {
+            throw .corrupt(path: path, decodableFrames: 0, packets: entries.count,
+                           detail: "the edit list hides every frame: all \(entries.count) video packet(s) fall outside it, so nothing is ever on screen")
+        }
         shown.sort { $0.pts != $1.pts ? $0.pts < $1.pts : $0.packet < $1.packet }
-        let firstPTS = shown[0].pts
 
-        var frameDuration = nominalFrameDuration
-        if frameDuration <= 0 {
-            frameDuration = Self.medianStep(shown.map(\.pts))
+        let timeline = ContentTimeline.make(
+            frames: shown.map { (time: $0.pts, duration: entries[$0.packet].duration) },
+            nominalFrameDuration: nominalFrameDuration, secondsPerTick: secondsPerTick)
+        guard timeline.durationSeconds <= maxDurationSeconds else {
+            throw .tooLong(path: path, seconds: timeline.durationSeconds, limitSeconds: maxDurationSeconds)
         }
-        var end = Int64.min
-        for e in entries where !e.isDiscarded {
-            end = max(end, e.pts + (e.duration > 0 ? e.duration : frameDuration))
-        }
-        let duration = Double(end - firstPTS) * secondsPerTick
-        let times = options.sampleTimes(duration: duration)
+        let times = timeline.sampleTimes(options)
+        let shownSeconds = shown.map { Ticks.seconds(from: firstPTS, to: $0.pts, secondsPerTick: secondsPerTick) }
 
         // Frame for each sample: the last shown frame with (pts - first) <= t.
         var plannedPTS: [Int64?] = []
         var targetPackets: [Int] = []
         var cursor = 0
         for t in times {
-            while cursor + 1 < shown.count,
-                  Double(shown[cursor + 1].pts - firstPTS) * Double(timeBase.num) / Double(timeBase.den) <= t {
-                cursor += 1
-            }
+            while cursor + 1 < shown.count, shownSeconds[cursor + 1] <= t { cursor += 1 }
             plannedPTS.append(shown[cursor].pts)
             targetPackets.append(shown[cursor].packet)
         }
@@ -117,9 +127,9 @@ struct SamplingPlan {
         }
         let decoded = actions.reduce(0) { $0 + ($1 == .skip ? 0 : 1) }
         return SamplingPlan(
-            times: times, firstPTS: firstPTS, durationSeconds: duration, actions: actions,
-            plannedPTS: plannedPTS, visibleFrameCount: shown.count, runOf: runOf, runs: runs,
-            packetsToDecode: decoded)
+            times: times, firstPTS: firstPTS, timeline: timeline, actions: actions,
+            plannedPTS: plannedPTS, runOfSample: targetPackets.map { Int(runOf[$0]) },
+            visibleFrameCount: shown.count, runOf: runOf, runs: runs, packetsToDecode: decoded)
     }
 
     /// The last keyframe at or before `target` in decode order whose pts is not after the target's.
@@ -140,30 +150,19 @@ struct SamplingPlan {
     }
 
     /// Streams without presentation timestamps: decode everything and pick by
-    /// the decoder's best-effort timestamps; the duration comes from dts.
+    /// the decoder's best-effort timestamps; the timeline comes from dts.
     private static func linear(
-        index: PacketIndex, secondsPerTick: Double, nominalFrameDuration: Int64,
-        declaredDuration: Double?, options: SamplingOptions
+        index: PacketIndex, secondsPerTick: Double, nominalFrameDuration: Int64, options: SamplingOptions
     ) -> SamplingPlan {
-        let stamped = index.entries.filter { $0.dts != FFmpegError.noPTS }
-        var duration = declaredDuration ?? .infinity
-        if let first = stamped.map(\.dts).min(), let last = stamped.max(by: { $0.dts < $1.dts }) {
-            let step = last.duration > 0 ? last.duration : max(0, nominalFrameDuration)
-            duration = Double(last.dts + step - first) * secondsPerTick
-        }
-        let times = duration.isFinite ? options.sampleTimes(duration: duration) : []
+        let stamped = index.entries.filter { $0.dts != FFmpegError.noPTS }.sorted { $0.dts < $1.dts }
+        let timeline: ContentTimeline? = stamped.isEmpty ? nil : ContentTimeline.make(
+            frames: stamped.map { (time: $0.dts, duration: $0.duration) },
+            nominalFrameDuration: nominalFrameDuration, secondsPerTick: secondsPerTick)
+        let times = timeline?.sampleTimes(options) ?? []
         return SamplingPlan(
-            times: times, firstPTS: nil, durationSeconds: duration,
+            times: times, firstPTS: nil, timeline: timeline,
             actions: [Action](repeating: .decode, count: index.entries.count),
             plannedPTS: times.map { _ in nil }, visibleFrameCount: nil,
             runOf: [Int32](repeating: 0, count: index.entries.count), runs: 1, packetsToDecode: index.entries.count)
-    }
-
-    static func medianStep(_ sortedPTS: [Int64]) -> Int64 {
-        guard sortedPTS.count > 1 else { return 0 }
-        var steps = zip(sortedPTS.dropFirst(), sortedPTS).map { $0 - $1 }.filter { $0 > 0 }
-        guard !steps.isEmpty else { return 0 }
-        steps.sort()
-        return steps[steps.count / 2]
     }
 }

@@ -79,7 +79,7 @@ public enum VideoIOError: Error, LocalizedError, Equatable, Sendable {
         case let .resolutionTooLarge(path, width, height, limit):
             "\(path): resolution \(width)x\(height) exceeds the limit (\(limit))"
         case let .tooLong(path, seconds, limit):
-            "\(path): lasts \(Self.format(seconds)) s, over the limit of \(Self.format(limit)) s"
+            String(format: "%@: lasts at least %.2f s, over the limit of %.2f s", path, seconds, limit)
         case let .tooManyPackets(path, limit):
             "\(path): has more than \(limit) video packets"
         case let .timedOut(path, seconds):

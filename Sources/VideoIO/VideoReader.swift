@@ -31,7 +31,7 @@ public final class VideoReader {
     /// Container and stream facts, from the first pass only (no decoding).
     public func probe() throws(VideoIOError) -> VideoProbe {
         let opened = try open()
-        let plan = makePlan(opened, options: SamplingOptions())
+        let plan = try makePlan(opened, options: SamplingOptions())
         return describe(opened, plan: plan)
     }
 
@@ -49,15 +49,19 @@ public final class VideoReader {
     }
 
     /// Samples the video, handing each frame's (size, size, 3) RGB24 pixels to
-    /// `onFrame` as soon as it is known; the buffer is only valid during the call.
+    /// `onFrame` as soon as it is known; the buffer is only valid during the
+    /// call. `onProbe` hears what the first pass found before any frame.
+    /// Memory does not depend on the video's length.
     @discardableResult
     public func sample(
-        _ options: SamplingOptions, onFrame: (SampledFrame, UnsafeBufferPointer<UInt8>) -> Void
+        _ options: SamplingOptions, onProbe: (VideoProbe) -> Void = { _ in },
+        onFrame: (SampledFrame, UnsafeBufferPointer<UInt8>) -> Void
     ) throws(VideoIOError) -> SamplingReport {
         try options.validate()
         let opened = try open()
-        let plan = makePlan(opened, options: options)
+        let plan = try makePlan(opened, options: options)
         var probe = describe(opened, plan: plan)
+        onProbe(probe)
         let outcome = plan.isPlanned
             ? try decodePlanned(opened, plan: plan, options: options, emit: onFrame)
             : try decodeLinear(opened, plan: plan, options: options, emit: onFrame)
@@ -73,9 +77,12 @@ public final class VideoReader {
         if let error = opened.index.readError {
             warnings.append("reading stopped after \(opened.index.entries.count) video packets (\(error)): the file is truncated or damaged, frames after that point are missing")
         }
-        if let declared = opened.demuxer.declaredDurationSeconds, plan.durationSeconds.isFinite,
-           declared > plan.durationSeconds + max(1, 0.05 * declared) {
-            warnings.append(String(format: "the container declares %.2f s but frames end at %.2f s: the file looks truncated", declared, plan.durationSeconds))
+        warnings += plan.timeline?.warnings() ?? []
+        warnings += outcome.warnings
+        if let declared = opened.demuxer.declaredDurationSeconds, let end = plan.timeline?.segments.last?.end,
+           declared > end + max(1, 0.05 * declared), declared > probe.startTimeSeconds + end + max(1, 0.05 * declared) {
+            // The claim may count from 0 or from the first frame; it is too long either way.
+            warnings.append(String(format: "the container declares %.2f s but frames end at %.2f s: the file looks truncated", declared, end))
         }
         if stats.decodeErrors > 0 {
             warnings.append("\(stats.decodeErrors) packet(s) failed to decode; \(stats.framesDecoded) frame(s) were decodable")
@@ -100,10 +107,9 @@ public final class VideoReader {
     }
 
     private func open() throws(VideoIOError) -> OpenedVideo {
+        // The duration limit applies to the packets' own span (PacketIndex),
+        // not to the header's claim, which may count from a clock far from 0.
         let demuxer = try Demuxer.open(path: path, limits: limits, deadline: deadline)
-        if let declared = demuxer.declaredDurationSeconds, declared > limits.maxDurationSeconds {
-            throw .tooLong(path: path, seconds: declared, limitSeconds: limits.maxDurationSeconds)
-        }
         let stream = try demuxer.selectVideoStream()
         guard let par = stream.pointee.codecpar else { throw .noVideoStream(path: path) }
         let width = Int(par.pointee.width), height = Int(par.pointee.height)
@@ -149,10 +155,10 @@ public final class VideoReader {
         return nil
     }
 
-    private func makePlan(_ opened: OpenedVideo, options: SamplingOptions) -> SamplingPlan {
-        SamplingPlan.make(
-            index: opened.index, timeBase: opened.timeBase, nominalFrameDuration: nominalFrameDuration(opened),
-            declaredDuration: opened.demuxer.declaredDurationSeconds, options: options, minimumSkip: 1)
+    private func makePlan(_ opened: OpenedVideo, options: SamplingOptions) throws(VideoIOError) -> SamplingPlan {
+        try SamplingPlan.make(
+            path: path, index: opened.index, timeBase: opened.timeBase, nominalFrameDuration: nominalFrameDuration(opened),
+            options: options, minimumSkip: 1, maxDurationSeconds: limits.maxDurationSeconds)
     }
 
     private func describe(_ opened: OpenedVideo, plan: SamplingPlan) -> VideoProbe {
@@ -195,10 +201,12 @@ public final class VideoReader {
         var emitted: Int
         var substituted: Int
         var interlaced: Bool
+        /// Found while decoding (gaps in the decoder's timestamps).
+        var warnings: [String] = []
     }
 
     /// Timestamps known: decode only what the plan needs, in parallel runs
-    /// when sampling is seek-heavy, then emit the samples in order.
+    /// when sampling is seek-heavy, and emit the samples in order as they come.
     private func decodePlanned(
         _ opened: OpenedVideo, plan: SamplingPlan, options: SamplingOptions, emit: DecodeRun.FrameHandler
     ) throws(VideoIOError) -> DecodeOutcome {
@@ -210,45 +218,20 @@ public final class VideoReader {
             path: path, limits: limits, deadline: deadline, formatName: opened.demuxer.formatName,
             identity: opened.demuxer.input.identity, streamIndex: opened.stream.pointee.index, plan: plan,
             size: options.size, rotation: opened.rotation, sampleAspectRatio: opened.sampleAspectRatio)
-        let outputs = try job.run(workers: workers, threadsPerWorker: workers == 1 ? maxThreads : 1)
-
-        var stats = SamplingReport.Statistics(
-            packets: opened.index.entries.count, packetsSent: 0, framesDecoded: 0, decodeErrors: 0,
-            decodeRuns: 0, decoderThreads: workers == 1 ? maxThreads : workers, planned: true)
-        var pixels: [Int64: [UInt8]] = [:]
-        var keyframes: Set<Int64> = []
-        var interlaced = false
-        for output in outputs {
-            interlaced = interlaced || output.interlaced
-            stats.packetsSent += output.statistics.packetsSent
-            stats.framesDecoded += output.statistics.framesDecoded
-            stats.decodeErrors += output.statistics.decodeErrors
-            stats.decodeRuns += output.statistics.decodeRuns
-            pixels.merge(output.pixels) { a, _ in a }
-            keyframes.formUnion(output.keyframes)
-        }
-        var outcome = DecodeOutcome(statistics: stats, emitted: 0, substituted: 0, interlaced: interlaced)
-        guard !pixels.isEmpty, let firstPTS = plan.firstPTS else { return outcome }
-        let available = pixels.keys.sorted()
-        let tb = opened.timeBase
-        for (k, time) in plan.times.enumerated() {
-            guard let wanted = plan.plannedPTS[k] else { continue }
-            var pts = wanted
-            if pixels[wanted] == nil {
-                // The planned frame did not decode: show the closest earlier
-                // decoded target, else the first one after it.
-                pts = available.last { $0 < wanted } ?? available.first { $0 > wanted } ?? wanted
-                outcome.substituted += 1
-            }
-            guard let picture = pixels[pts] else { continue }
+        let firstPTS = plan.firstPTS ?? 0
+        let secondsPerTick = Double(opened.timeBase.num) / Double(opened.timeBase.den)
+        let outcome = try job.run(workers: workers, threadsPerWorker: workers == 1 ? maxThreads : 1) { k, picture in
             let frame = SampledFrame(
-                index: k, timeSeconds: time,
-                frameTimeSeconds: Double(pts - firstPTS) * Double(tb.num) / Double(tb.den),
-                pts: pts, isKeyframe: keyframes.contains(pts))
-            picture.withUnsafeBufferPointer { emit(frame, $0) }
-            outcome.emitted += 1
+                index: k, timeSeconds: plan.times[k],
+                frameTimeSeconds: Ticks.seconds(from: firstPTS, to: picture.pts, secondsPerTick: secondsPerTick),
+                pts: picture.pts, isKeyframe: picture.isKeyframe)
+            picture.pixels.withUnsafeBufferPointer { emit(frame, $0) }
         }
-        return outcome
+        var stats = outcome.statistics
+        stats.packets = opened.index.entries.count
+        stats.decoderThreads = workers == 1 ? maxThreads : workers
+        return DecodeOutcome(statistics: stats, emitted: outcome.emitted, substituted: outcome.substituted,
+                             interlaced: outcome.interlaced)
     }
 
     /// No reliable presentation timestamps in the packets: decode every
@@ -275,7 +258,9 @@ public final class VideoReader {
             action: { _ in .decode }, isDone: { run.isComplete },
             onFrame: { frame throws(VideoIOError) in try run.handle(frame, emit: emit) })
         try run.finish(emit: emit)
+        let timeline = ContentTimeline(segments: [], gaps: run.gaps, distrustedFrameDuration: nil, frameDuration: 0)
         return DecodeOutcome(
-            statistics: stats, emitted: run.emitted, substituted: run.substituted, interlaced: run.interlaced)
+            statistics: stats, emitted: run.emitted, substituted: run.substituted, interlaced: run.interlaced,
+            warnings: timeline.warnings())
     }
 }

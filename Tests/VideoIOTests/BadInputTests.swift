@@ -90,7 +90,12 @@ final class BadInputTests: XCTestCase {
         let path = try Fixtures.path("cfr.mp4")  // 4 s, 320x240, 120 packets
         var limits = VideoReaderLimits()
         limits.maxDurationSeconds = 2
-        expect(path, limits: limits, .tooLong(path: path, seconds: 4, limitSeconds: 2))
+        // Refused at the first packet past the limit (frame 61 of 30 fps), not after reading the file.
+        XCTAssertThrowsError(try VideoReader(path: path, limits: limits).sample(SamplingOptions(size: 32))) { error in
+            guard case .tooLong(path, let seconds, 2) = error as? VideoIOError else { return XCTFail("\(error)") }
+            XCTAssertEqual(seconds, 61.0 / 30, accuracy: 1e-9)
+            XCTAssertEqual(error.localizedDescription, "\(path): lasts at least 2.03 s, over the limit of 2.00 s")
+        }
 
         limits = VideoReaderLimits()
         limits.maxDimension = 256
