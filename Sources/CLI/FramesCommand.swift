@@ -44,58 +44,25 @@ struct FramesCommand: AsyncParsableCommand {
 
         do {
             let reader = VideoReader(path: video, limits: limits, logger: logger)
-            let sampled = try reader.sample(options)
-            if let out { try writePNGs(sampled, to: out) }
-            if json {
-                let report = FramesReport(video: sampled.probe, frames: sampled.frames, warnings: sampled.warnings,
-                                          decoding: sampled.statistics)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                printHuman(sampled)
+            let directory = out.map { URL(fileURLWithPath: $0) }
+            if let directory { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+            // Everything is written as it is produced: memory does not grow with the video.
+            var output = FramesOutput(json: json, size: size)
+            var pngError: (any Error)?
+            let report = try reader.sample(options, onProbe: { output.begin($0) }) { frame, pixels in
+                if let directory, pngError == nil {
+                    do {
+                        let png = try PNGEncoder.encode(rgb: ArraySlice(pixels), width: size, height: size)
+                        let url = directory.appendingPathComponent(String(format: "frame-%04d.png", frame.index))
+                        try Data(png).write(to: url, options: .atomic)
+                    } catch { pngError = error }
+                }
+                output.frame(frame)
             }
+            if let pngError { throw CLIError("\(out ?? ""): cannot write a frame: \(pngError.localizedDescription)") }
+            output.end(report)
         } catch let error as VideoIOError {
             throw CLIError(error.localizedDescription)
         }
     }
-
-    private func writePNGs(_ sampled: SampledVideo, to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for frame in sampled.frames {
-            let png = try PNGEncoder.encode(rgb: sampled.rgb(frame: frame.index), width: sampled.size, height: sampled.size)
-            let name = String(format: "frame-%04d.png", frame.index)
-            let url = URL(fileURLWithPath: directory).appendingPathComponent(name)
-            try Data(png).write(to: url, options: .atomic)
-        }
-    }
-
-    private func printHuman(_ sampled: SampledVideo) {
-        let p = sampled.probe
-        print("video:      \(p.path)")
-        print("container:  \(p.container)")
-        print("codec:      \(p.codec) (\(p.pixelFormat), \(p.bitsPerComponent) bit\(p.interlaced ? ", interlaced" : ""))")
-        print("size:       \(p.width)x\(p.height), displayed \(p.displayWidth)x\(p.displayHeight) (DAR \(p.displayAspectRatio), SAR \(p.sampleAspectRatio))")
-        print("rotation:   \(p.rotation)°")
-        print(String(format: "duration:   %.3f s", p.durationSeconds)
-              + (p.declaredDurationSeconds.map { String(format: " (container says %.3f s)", $0) } ?? ""))
-        print("frame rate: " + (p.frameRate.map { String(format: "%.3f fps", $0) } ?? "unknown"))
-        print("frames:     " + (p.frameCount.map(String.init) ?? "unknown") + ", \(p.keyframeCount) keyframes")
-        print(String(format: "start:      %.3f s (time base %@)", p.startTimeSeconds, p.timeBase))
-        print("sampled \(sampled.frames.count) frame(s) at \(sampled.size)x\(sampled.size):")
-        print("  index   time_s  frame_time_s          pts")
-        for f in sampled.frames {
-            print(String(format: "  %5d %8.3f %13.3f %12lld%@", f.index, f.timeSeconds, f.frameTimeSeconds,
-                         f.pts, f.isKeyframe ? "  key" : ""))
-        }
-        for warning in sampled.warnings { print("warning: \(warning)") }
-    }
-}
-
-/// The `--json` shape of `flamingo frames`.
-struct FramesReport: Encodable {
-    var video: VideoProbe
-    var frames: [SampledFrame]
-    var warnings: [String]
-    var decoding: SamplingReport.Statistics
 }

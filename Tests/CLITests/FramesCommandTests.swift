@@ -62,4 +62,22 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("\(missing): no such file"), result.stderr)
         XCTAssertTrue(result.stdout.isEmpty)
     }
+
+    /// A 2-hour 16x16 video sampled at 1 fps, 224x224: 7,200 frames streamed
+    /// out as they are produced, so the process stays far below 512 MiB (it
+    /// held every frame, about 2.3 GB, before).
+    func testMemoryDoesNotGrowWithTheVideo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("two-hours.mkv")
+        try TinyModel.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=16x16:rate=1", "-t", "7200",
+                              "-c:v", "libx264", "-g", "600", "-preset", "ultrafast"], output: video)
+        let result = try MeasuredProcess.run(MeasuredProcess.flamingo, ["frames", video.path, "--json"], scratch: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual((json["frames"] as? [Any])?.count, 7200)
+        XCTAssertLessThan(result.maxResidentKiB, 512 * 1024, "peak RSS \(result.maxResidentKiB) KiB")
+        print("flamingo frames on a 2-hour video: peak RSS \(result.maxResidentKiB / 1024) MiB")
+    }
 }
