@@ -48,6 +48,9 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try model.session()
+        if let maxFrames, let limit = session.model.resampler.maxFrames, maxFrames > limit {
+            throw CLIError("--max-frames \(maxFrames): the model's temporal embeddings (frame_embs) cover at most \(limit) frames per media item")
+        }
         try CLIError.reporting {
             let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: .commandLine) }
             let memory = try session.encode(items)

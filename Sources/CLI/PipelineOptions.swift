@@ -23,7 +23,9 @@ struct PipelineOptions: ParsableArguments {
         do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
             throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
         }
-        return PipelineRunner(pipeline: definition, session: session,
-                              modelName: model == nil ? definition.model : modelURL.lastPathComponent, limits: limits)
+        do {
+            return try PipelineRunner(pipeline: definition, session: session,
+                                      modelName: model == nil ? definition.model : modelURL.lastPathComponent, limits: limits)
+        } catch { throw CLIError(error.localizedDescription) }
     }
 }

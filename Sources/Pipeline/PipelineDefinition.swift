@@ -19,6 +19,8 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         public var fps: Double = 1
         /// Most frames per video (spread over the whole duration); nil: the model's default.
         public var maxFrames: Int?
+        /// The line of `max_frames` in the file, for errors found once the model is known.
+        public var maxFramesLine: Int?
         /// Caption each segment of this many seconds (long videos); nil: one caption.
         public var segmentSeconds: Double?
         /// How the sampled frames reach the model.

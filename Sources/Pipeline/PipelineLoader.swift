@@ -55,7 +55,10 @@ public enum PipelineLoader {
         if let node = top["sampling"] {
             let s = try y.mapping(node, "sampling", allowed: ["fps", "max_frames", "segment_seconds", "media"])
             if let n = s["fps"] { pipeline.sampling.fps = try y.double(n, "sampling.fps", in: 0.01...30) }
-            if let n = s["max_frames"] { pipeline.sampling.maxFrames = try y.int(n, "sampling.max_frames", in: 1...256) }
+            if let n = s["max_frames"] {
+                pipeline.sampling.maxFrames = try y.int(n, "sampling.max_frames", in: 1...256)
+                pipeline.sampling.maxFramesLine = n.mark?.line
+            }
             if let n = s["segment_seconds"] { pipeline.sampling.segmentSeconds = try y.double(n, "sampling.segment_seconds", in: 1...86_400) }
             if let n = s["media"] {
                 let value = try y.string(n, "sampling.media")

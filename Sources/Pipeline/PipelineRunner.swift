@@ -17,12 +17,36 @@ public final class PipelineRunner: @unchecked Sendable {
     public static let endOfChunk = FlamingoSession.endOfChunk
     public static let marker = FlamingoSession.mediaMarker
 
-    public init(pipeline: PipelineDefinition, session: FlamingoSession, modelName: String, limits: VideoReaderLimits = VideoReaderLimits()) {
+    /// Refuses, with the pipeline file and line, a pipeline this model cannot
+    /// run, before any video is read.
+    public init(pipeline: PipelineDefinition, session: FlamingoSession, modelName: String,
+                limits: VideoReaderLimits = VideoReaderLimits()) throws(PipelineError) {
+        try Self.check(pipeline, session: session, modelName: modelName)
         self.pipeline = pipeline
         self.session = session
         self.limits = limits
         let config = (try? Data(contentsOf: session.directory.appendingPathComponent("config.json"))) ?? Data()
         modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config))
+    }
+
+    /// A video (and every few-shot example) is one media item of up to
+    /// `max_frames` frames, and a resampler with learned temporal embeddings
+    /// has rows for a fixed number of frames.
+    static func check(_ pipeline: PipelineDefinition, session: FlamingoSession, modelName: String) throws(PipelineError) {
+        guard let limit = session.model.resampler.maxFrames, let wanted = pipeline.sampling.maxFrames, wanted > limit else { return }
+        let hasExamples = pipeline.tasks.contains { task in
+            switch task {
+            case .caption(_, let examples): !examples.isEmpty
+            case .qa(_, _, let examples): !examples.isEmpty
+            case .classify: false
+            case .prompt(_, _, let media, _): !media.isEmpty
+            }
+        }
+        guard pipeline.sampling.media == .video || hasExamples else { return }
+        throw PipelineError(
+            file: pipeline.path, line: pipeline.sampling.maxFramesLine,
+            reason: "sampling.max_frames is \(wanted), but the model '\(modelName)' has temporal embeddings (frame_embs) "
+                + "for at most \(limit) frames per media item: use max_frames: \(limit) or fewer")
     }
 
     public var pipelineIdentity: Sidecar.Identity { Sidecar.Identity(name: pipeline.name, hash: pipeline.contentHash) }

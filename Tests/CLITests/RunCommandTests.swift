@@ -164,4 +164,20 @@ final class RunCommandTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("bad.yaml:4: unknown key 'questoins'"), result.stderr)
     }
+
+    /// A pipeline asking for more frames than the model's temporal embeddings
+    /// cover is refused when it is loaded, with its file and line, before any
+    /// video is read (it used to fail on every file after the whole decode).
+    func testPipelineTheModelCannotRunIsRefusedAtLoad() throws {
+        let path = dir.appendingPathComponent("many.yaml")
+        try "name: many\nsampling:\n  max_frames: 240\ntasks:\n  - caption: {}\n".write(to: path, atomically: true, encoding: .utf8)
+        let video = dir.appendingPathComponent("a.mp4").path
+        for command in [["run", video], ["watch", dir.path]] {
+            let result = try TinyModel.flamingo(command + ["--pipeline", path.path, "--model", model.path], scratch: dir)
+            XCTAssertEqual(result.status, 1, "\(command[0]): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("\(path.path):3: sampling.max_frames is 240, but the model 'model' has temporal embeddings (frame_embs) for at most 4 frames per media item"),
+                          "\(command[0]): \(result.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: video + ".flamingo.json"))
+    }
 }
