@@ -120,40 +120,52 @@ public enum MediaCatalogue {
         Codec(decoder: "hevc", description: "H.265/HEVC: recent phones (iPhone since 2017) and cameras."),
         Codec(decoder: "vp8", description: "VP8: WebM from browsers and screen recorders."),
         Codec(decoder: "vp9", description: "VP9: WebM and YouTube downloads."),
-        Codec(decoder: "libdav1d", description: "AV1 through dav1d, the decoder avcodec_find_decoder picks for AV1 in this build."),
-        Codec(decoder: "av1", description: "AV1, FFmpeg's native decoder (hardware decoding only in FFmpeg 5.1); picked only where a build lacks dav1d."),
+        Codec(decoder: "libdav1d",
+              description: "AV1 through dav1d, the decoder avcodec_find_decoder picks for AV1 in this build."),
+        Codec(decoder: "av1",
+              description: "AV1, FFmpeg's native decoder (hardware decoding only in FFmpeg 5.1); picked only where "
+                  + "a build lacks dav1d."),
         Codec(decoder: "mpeg4", description: "MPEG-4 Part 2 (DivX 4+, Xvid, phones' 3GP, old cameras)."),
-        Codec(decoder: "mpeg1video", description: "MPEG-1 video: .mpg files and Video CDs of the 1990s, early digital cameras."),
-        Codec(decoder: "mpeg2video", description: "MPEG-2 video: DVD .vob, SD camcorders' .mod, HDV .m2t, TV recordings."),
+        Codec(decoder: "mpeg1video",
+              description: "MPEG-1 video: .mpg files and Video CDs of the 1990s, early digital cameras."),
+        Codec(decoder: "mpeg2video",
+              description: "MPEG-2 video: DVD .vob, SD camcorders' .mod, HDV .m2t, TV recordings."),
         Codec(decoder: "mjpeg", description: "Motion JPEG: 2000-2012 compact cameras' AVI and MOV movies."),
         Codec(decoder: "png", description: "PNG stills."),
         Codec(decoder: "webp", description: "WebP stills."),
         Codec(decoder: "theora", description: "Theora in Ogg."),
-        Codec(decoder: "flv", description: "Sorenson Spark (FLV1, H.263 variant): early YouTube and Flash video."),
+        Codec(decoder: "flv", description: "Sorenson Spark (FLV1, an H.263 variant): early YouTube and Flash video."),
         Codec(decoder: "h263", description: "H.263: phones' 3GP, video calls."),
         Codec(decoder: "prores", description: "Apple ProRes: edited and exported footage, iPhone ProRes."),
         Codec(decoder: "dnxhd", description: "Avid DNxHD/DNxHR intermediates."),
         Codec(decoder: "ffv1", description: "FFV1 lossless archival video."),
         Codec(decoder: "rawvideo", description: "Uncompressed video in AVI/MOV/MKV."),
-        Codec(decoder: "msmpeg4v1", description: "Microsoft MPEG-4 v1 (fourcc MPG4), 1998-1999 AVI/ASF. FFmpeg has no "
-            + "encoder, so it is not clip-tested here; same decoder family as msmpeg4v2/v3, which are."),
+        Codec(decoder: "msmpeg4v1",
+              description: "Microsoft MPEG-4 v1 (fourcc MPG4), 1998-1999 AVI/ASF. FFmpeg has no encoder, so it is "
+                  + "not clip-tested here; same decoder family as msmpeg4v2/v3, which are."),
         Codec(decoder: "msmpeg4v2", description: "Microsoft MPEG-4 v2 (MP42): late-1990s AVI and ASF."),
-        Codec(decoder: "msmpeg4", description: "Microsoft MPEG-4 v3 (MP43, DIV3 = DivX ;-) 3.11): 1999-2002 AVI and ASF; "
-            + "FFmpeg's codec is msmpeg4v3 but its decoder is named msmpeg4."),
+        Codec(decoder: "msmpeg4",
+              description: "Microsoft MPEG-4 v3 (MP43, DIV3 = DivX ;-) 3.11): 1999-2002 AVI and ASF. FFmpeg's codec "
+                  + "is msmpeg4v3 but its decoder is named msmpeg4."),
         Codec(decoder: "wmv1", description: "Windows Media Video 7 in ASF."),
         Codec(decoder: "wmv2", description: "Windows Media Video 8 in ASF."),
-        Codec(decoder: "wmv3", description: "Windows Media Video 9 (WMV3), the usual codec of .wmv files from Windows Movie "
-            + "Maker and Media Encoder. FFmpeg has no encoder, so it is not clip-tested here."),
-        Codec(decoder: "vc1", description: "VC-1 Advanced Profile (WVC1/WMVA) in ASF, and VC-1 in Blu-ray-style .m2ts. "
-            + "FFmpeg has no encoder, so it is not clip-tested here."),
-        Codec(decoder: "dvvideo", description: "DV (DV25/DVCPRO/DV50): MiniDV camcorders, in raw .dv, AVI and MOV."),
+        Codec(decoder: "wmv3",
+              description: "Windows Media Video 9 (WMV3), the usual codec of .wmv files from Windows Movie Maker and "
+                  + "Windows Media Encoder. FFmpeg has no encoder, so it is not clip-tested here."),
+        Codec(decoder: "vc1",
+              description: "VC-1 Advanced Profile (WVC1/WMVA) in ASF, and VC-1 in Blu-ray-style .m2ts. FFmpeg has "
+                  + "no encoder, so it is not clip-tested here."),
+        Codec(decoder: "dvvideo", description: "DV (DV25, DVCPRO, DV50): MiniDV camcorders, in raw .dv, AVI and MOV."),
         Codec(decoder: "cinepak", description: "Cinepak: 1990s QuickTime and AVI (CD-ROM era home movies)."),
         Codec(decoder: "svq1", description: "Sorenson Video 1: late-1990s QuickTime .mov."),
-        Codec(decoder: "svq3", description: "Sorenson Video 3: QuickTime 5/6 and iMovie 2-4 web exports (2001-2005). "
-            + "FFmpeg has no encoder, so it is not clip-tested here."),
-        Codec(decoder: "vp6f", description: "On2 VP6 as in FLV (codec id 4): Flash 8-era web video. FFmpeg has no "
-            + "encoder, so it is not clip-tested here."),
-        Codec(decoder: "gif", description: "GIF frames (palette, transparency, partial updates on the previous frame)."),
+        Codec(decoder: "svq3",
+              description: "Sorenson Video 3: QuickTime 5/6 and iMovie 2-4 web exports (2001-2005). FFmpeg has no "
+                  + "encoder, so it is not clip-tested here."),
+        Codec(decoder: "vp6f",
+              description: "On2 VP6 as stored in FLV (codec id 4): Flash 8-era web video. FFmpeg has no encoder, so "
+                  + "it is not clip-tested here."),
+        Codec(decoder: "gif",
+              description: "GIF frames (palette, transparency, partial updates over the previous frame)."),
         Codec(decoder: "bmp", description: "BMP stills."),
         Codec(decoder: "tiff", description: "TIFF stills (uncompressed, PackBits, LZW and Deflate tested)."),
         Codec(decoder: "apng", description: "Animated PNG frames (the PNG decoder's animated variant)."),
@@ -162,10 +174,10 @@ public enum MediaCatalogue {
     /// Media-like extensions that are deliberately not watched, with the reason.
     public static let refusedExtensions: [String: String] = [
         "m3u8": "HLS playlist: it names other files or URLs to open; the hls demuxer is never run.",
-        "m3u": "Playlist: it names other files or URLs; open the media files themselves.",
+        "m3u": "Playlist: it names other files or URLs; the media files themselves are read instead.",
         "pls": "Playlist: it names other files or URLs.",
         "xspf": "Playlist (XML): it names other files or URLs.",
-        "asx": "Windows Media metafile (XML playlist of URLs); the .wmv/.asf it points to are read directly.",
+        "asx": "Windows Media metafile (XML playlist of URLs); the .wmv/.asf files are read directly.",
         "wvx": "Windows Media video metafile (XML playlist of URLs).",
         "wax": "Windows Media audio metafile (XML playlist of URLs).",
         "ram": "RealMedia metafile: a list of URLs.",
@@ -183,20 +195,27 @@ public enum MediaCatalogue {
         "srt": "Subtitles, not video.",
         "ass": "Subtitles, not video.",
         "vtt": "Subtitles, not video.",
-        "m1v": "Raw MPEG-1 video elementary stream: no container timestamps, and the raw demuxer's probe is loose; remux into .mpg.",
-        "m2v": "Raw MPEG-2 video elementary stream: no container timestamps, and the raw demuxer's probe is loose; remux into .mpg or .ts.",
+        "m1v": "Raw MPEG-1 video elementary stream: no container timestamps, and the raw demuxer's probe is "
+            + "loose; remux into .mpg.",
+        "m2v": "Raw MPEG-2 video elementary stream: no container timestamps, and the raw demuxer's probe is "
+            + "loose; remux into .mpg or .ts.",
         "h264": "Raw H.264 elementary stream: no container, no timestamps; remux into .mp4 or .mkv.",
         "264": "Raw H.264 elementary stream: no container, no timestamps; remux into .mp4 or .mkv.",
         "h265": "Raw H.265 elementary stream: no container, no timestamps; remux into .mp4 or .mkv.",
         "hevc": "Raw H.265 elementary stream: no container, no timestamps; remux into .mp4 or .mkv.",
-        "rm": "RealMedia, a distribution format (not what cameras or editors wrote): nearly all files use RealVideo 3/4 (rv30/rv40), which FFmpeg cannot encode, so they cannot be tested here (rv10/rv20 clips read correctly). Not enabled yet.",
-        "rmvb": "RealMedia variable bit rate (RealVideo 4): FFmpeg cannot encode rv40, so it cannot be tested here. Not enabled yet; see rm.",
+        "rm": "RealMedia, a distribution format (not what cameras or editors wrote): nearly all files use "
+            + "RealVideo 3/4 (rv30/rv40), which FFmpeg cannot encode, so they cannot be tested here (rv10/rv20 "
+            + "clips read correctly). Not enabled yet.",
+        "rmvb": "RealMedia variable bit rate (RealVideo 4): FFmpeg cannot encode rv40, so it cannot be tested "
+            + "here. Not enabled yet; see rm.",
         "swf": "Flash program: video is embedded in compressed program data, not a video file.",
         "svg": "Vector image rendered by librsvg, which resolves references to other files; not video.",
         "heic": "HEIF still (iPhone photos): FFmpeg 5.1 reads no HEIF image items or tile grids.",
         "heif": "HEIF still: FFmpeg 5.1 reads no HEIF image items or tile grids.",
-        "avif": "AVIF still: FFmpeg 5.1 reads simple single-item AVIF only, not tile grids or gain maps; not enabled until tested on real files.",
-        "dng": "Camera raw (DNG): tiff_pipe would open it, but the result is an undeveloped sensor image; use the camera's JPEG.",
+        "avif": "AVIF still: FFmpeg 5.1 reads simple single-item AVIF only, not tile grids or gain maps; not "
+            + "enabled until tested on real files.",
+        "dng": "Camera raw (DNG): tiff_pipe would open it, but the result is an undeveloped sensor image; the "
+            + "camera's JPEG is read instead.",
         "cr2": "Camera raw (Canon): not decodable by FFmpeg.",
         "nef": "Camera raw (Nikon): not decodable by FFmpeg.",
         "arw": "Camera raw (Sony): not decodable by FFmpeg.",

@@ -134,6 +134,29 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertTrue(again.isRunning)
     }
 
+    /// The file that used to kill the daemon (an MP4 whose edit list starts
+    /// past every frame: a trap in the reader) among five good ones: six
+    /// sidecars, one an error naming the cause, and the daemon keeps running.
+    func testTheFileThatCrashedTheReaderGetsAnErrorSidecar() throws {
+        var bytes = [UInt8](try Data(contentsOf: clip))
+        let elst = try XCTUnwrap((0..<(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == Array("elst".utf8) })
+        XCTAssertEqual(bytes[elst + 4], 0, "a version 0 edit list")
+        // version/flags (4), entry_count (4), segment_duration (4), then media_time (4).
+        let mediaTime = elst + 4 + 4 + 4 + 4
+        bytes.replaceSubrange(mediaTime..<(mediaTime + 4), with: [0x7F, 0xFF, 0xFF, 0xF0])
+        try Data(bytes).write(to: inbox.appendingPathComponent("crash.mp4"))
+        let data = try Data(contentsOf: clip)
+        for i in 0..<5 { try data.write(to: inbox.appendingPathComponent("good-\(i).mp4")) }
+        let daemon = try startDaemon()
+        XCTAssertTrue(waitFor(60) { videos().allSatisfy { sidecar($0) != nil } },
+                      "no sidecar for \(videos().filter { sidecar($0) == nil })")
+        for i in 0..<5 { XCTAssertEqual(sidecar("good-\(i).mp4")?["status"] as? String, "ok") }
+        let error = try XCTUnwrap(sidecar("crash.mp4")?["error"] as? [String: Any])
+        XCTAssertEqual(error["code"] as? String, "corrupt")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("the edit list hides every frame"), "\(error)")
+        XCTAssertTrue(daemon.isRunning)
+    }
+
     func testBurstOf300Clips() throws {
         let daemon = try startDaemon(extra: ["--jobs", "2"])
         let data = try Data(contentsOf: clip)
