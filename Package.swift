@@ -70,7 +70,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Daemon",
-            dependencies: ["Pipeline", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Pipeline", "VideoIO", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -22,6 +22,7 @@ struct AskCommand: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var decoding: DecodingOptions
+    @OptionGroup var reader: ReaderOptions
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -36,7 +37,7 @@ struct AskCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try model.session()
         let rows = try CLIError.reporting {
-            let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
+            let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
             return try question.map { q in
                 let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options(maxTokens: 8))
                 return Sidecar.Answer(question: q, answer: result.text, logprob: result.logprob)

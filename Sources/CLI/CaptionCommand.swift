@@ -15,6 +15,7 @@ struct CaptionCommand: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var decoding: DecodingOptions
+    @OptionGroup var reader: ReaderOptions
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -22,7 +23,7 @@ struct CaptionCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try model.session()
         let result = try CLIError.reporting {
-            let memory = try session.encode([try session.loadMedia(path: video, limits: .commandLine)])
+            let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
             return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options(maxTokens: 48))
         }
         if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {

@@ -35,12 +35,13 @@ struct FramesCommand: AsyncParsableCommand {
     @Flag(help: "Show FFmpeg's own warnings.")
     var verbose = false
 
+    @OptionGroup var reader: ReaderOptions
+
     func run() async throws {
         let logger = Logger(label: "flamingo.frames")
         if verbose { FFmpegLogging.enable(logger: logger) }
         let options = SamplingOptions(fps: fps, maxFrames: maxFrames, size: size)
-        var limits = VideoReaderLimits()
-        limits.followSymbolicLinks = true  // an explicit path on the command line
+        let limits = try reader.limits(.commandLine)  // an explicit path: symbolic links are followed
 
         do {
             let reader = VideoReader(path: video, limits: limits, logger: logger)

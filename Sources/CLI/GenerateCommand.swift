@@ -16,6 +16,7 @@ struct GenerateCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var model: ModelOption
+    @OptionGroup var reader: ReaderOptions
 
     @Option(help: "The prompt, with one <image> per media item.")
     var prompt: String
@@ -52,7 +53,8 @@ struct GenerateCommand: AsyncParsableCommand {
             throw CLIError("--max-frames \(maxFrames): the model's temporal embeddings (frame_embs) cover at most \(limit) frames per media item")
         }
         try CLIError.reporting {
-            let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: .commandLine) }
+            let limits = try reader.limits(.commandLine)
+            let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: limits) }
             let memory = try session.encode(items)
             if !option.isEmpty {
                 let scores = try session.score(prompt: prompt, options: option, media: items, memory: memory)

@@ -18,12 +18,13 @@ struct RunCommand: AsyncParsableCommand {
     var videos: [String]
 
     @OptionGroup var options: PipelineOptions
+    @OptionGroup var reader: ReaderOptions
 
     @Flag(help: "Print the sidecar JSON instead of writing files.")
     var stdout = false
 
     func run() async throws {
-        let runner = try options.makeRunner(limits: .commandLine)
+        let runner = try options.makeRunner(limits: try reader.limits(.commandLine))
         var failures = 0
         var printed: [Sidecar] = []
         // Progress on a terminal; nothing extra when stderr is a file or a pipe.

@@ -22,6 +22,7 @@ struct WatchCommand: AsyncParsableCommand {
     var directories: [String]
 
     @OptionGroup var options: PipelineOptions
+    @OptionGroup var reader: ReaderOptions
 
     @Option(help: "Files processed at once.")
     var jobs: Int = 1
@@ -60,7 +61,7 @@ struct WatchCommand: AsyncParsableCommand {
                 throw CLIError("\(directory): is not a directory")
             }
         }
-        let runner = try options.makeRunner()
+        let runner = try options.makeRunner(limits: try reader.limits())
         var config = WatchConfiguration(directories: directories.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         config.recursive = recursive
         config.pollSeconds = poll

@@ -19,6 +19,8 @@ public final class DirectoryWatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var thread: Thread?
+    /// Files passed over and already logged.
+    private var passedOver: Set<String> = []
 
     /// File system types (from /proc/self/mountinfo) where inotify misses changes made elsewhere.
     static func isRemote(fileSystem type: String) -> Bool {
@@ -145,12 +147,20 @@ public final class DirectoryWatcher: @unchecked Sendable {
                     }
                     continue
                 }
-                if eventMask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 && FileFilter.accepts(name) {
+                if eventMask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 && take(path, name: name) {
                     continuation.yield(.candidate(path))
                 }
             }
             if rescan { continuation.yield(.rescan) }
         }
+    }
+
+    /// Whether the file is one to process; a file passed over is logged once (debug).
+    private func take(_ path: String, name: String) -> Bool {
+        guard case .passOver(let reason) = FileFilter.decide(name) else { return true }
+        let first = lock.withLock { passedOver.count < 100_000 && passedOver.insert(path).inserted }
+        if first { logger.debug("passed over", metadata: ["file": "\(path)", "reason": "\(reason)"]) }
+        return false
     }
 
     /// Every acceptable file under the watched directories (recursively when configured).
@@ -164,7 +174,7 @@ public final class DirectoryWatcher: @unchecked Sendable {
                 guard lstat(path, &st) == 0 else { continue }
                 if (st.st_mode & S_IFMT) == S_IFDIR {
                     if configuration.recursive && !entry.hasPrefix(".") { visit(path) }
-                } else if (st.st_mode & S_IFMT) == S_IFREG && FileFilter.accepts(entry) {
+                } else if (st.st_mode & S_IFMT) == S_IFREG && take(path, name: entry) {
                     out.append(path)
                 }
             }

@@ -1,3 +1,5 @@
+import CFFmpeg
+
 /// When a video has a picture on screen, worked out from its frames'
 /// timestamps before anything is decoded, and the sample times that follow.
 ///
@@ -44,13 +46,13 @@ struct ContentTimeline: Equatable {
     static func hold(frameDuration: Double) -> Double { max(maximumHoldSeconds, holdFrames * frameDuration) }
 
     /// Builds the timeline of frames given in presentation order as
-    /// (timestamp, declared duration or 0), both in ticks of `secondsPerTick`.
+    /// (timestamp, declared duration or 0), both in ticks of `timeBase`.
     /// `nominalFrameDuration` (ticks, 0 when unknown) is used only when there
     /// are fewer than two distinct timestamps.
     static func make(
-        frames: [(time: Int64, duration: Int64)], nominalFrameDuration: Int64, secondsPerTick: Double
+        frames: [(time: Int64, duration: Int64)], nominalFrameDuration: Int64, timeBase: AVRational
     ) -> ContentTimeline {
-        guard let first = frames.first?.time, secondsPerTick > 0 else {
+        guard let first = frames.first?.time, timeBase.num > 0, timeBase.den > 0 else {
             return ContentTimeline(segments: [], gaps: [], distrustedFrameDuration: nil, frameDuration: 0)
         }
         // Arithmetic in ticks (exact for the integers files hold), seconds at the end.
@@ -63,14 +65,15 @@ struct ContentTimeline: Equatable {
         } else if nominalFrameDuration > 0 {
             typical = Double(nominalFrameDuration)
         }
-        let hold = Self.hold(frameDuration: typical * secondsPerTick) / secondsPerTick
+        func seconds(_ ticks: Double) -> Double { Ticks.seconds(ticks, timeBase: timeBase) }
+        let hold = Self.hold(frameDuration: seconds(typical)) * Double(timeBase.den) / Double(timeBase.num)
         var distrusted: Double?
         /// How long frame i stays on screen when no next frame takes over within the hold.
         let declaredCap = typical > 0 ? holdFrames * typical : hold
         func ownLength(_ i: Int) -> Double {
             let declared = Double(max(0, frames[i].duration))
             if declared > 0 && declared <= declaredCap { return declared }
-            if declared > declaredCap { distrusted = max(distrusted ?? 0, declared * secondsPerTick) }
+            if declared > declaredCap { distrusted = max(distrusted ?? 0, seconds(declared)) }
             return declared > 0 ? min(typical, declared) : typical
         }
 
@@ -81,14 +84,14 @@ struct ContentTimeline: Equatable {
             let next = i + 1 < relative.count ? relative[i + 1] : nil
             if let next, next - relative[i] <= hold { continue }
             let end = relative[i] + ownLength(i)
-            segments.append(Interval(start: start * secondsPerTick, end: end * secondsPerTick))
+            segments.append(Interval(start: seconds(start), end: seconds(end)))
             if let next {
-                if next > end { gaps.append(Interval(start: end * secondsPerTick, end: next * secondsPerTick)) }
+                if next > end { gaps.append(Interval(start: seconds(end), end: seconds(next))) }
                 start = max(end, next)
             }
         }
         return ContentTimeline(segments: segments, gaps: gaps, distrustedFrameDuration: distrusted,
-                               frameDuration: typical * secondsPerTick)
+                               frameDuration: seconds(typical))
     }
 
     /// Sample times in seconds from the first frame: t_k = k / fps for every

@@ -53,9 +53,7 @@ struct DecodeRun {
         pixels = [UInt8](repeating: 0, count: preprocessor.size * preprocessor.size * 3)
     }
 
-    private var secondsPerTick: Double { Double(timeBase.num) / Double(timeBase.den) }
-
-    private func seconds(_ ticks: Int64) -> Double { Double(ticks) * secondsPerTick }
+    private func seconds(_ ticks: Int64) -> Double { Ticks.seconds(Double(ticks), timeBase: timeBase) }
 
     /// Takes a decoded frame. On return `frame` holds the previous candidate's
     /// picture (or nothing); the caller unreferences it.
@@ -72,7 +70,7 @@ struct DecodeRun {
             pts = candidateTime == nil ? 0 : Ticks.adding(candidatePTS, step)
         }
         if firstPTS == nil { firstPTS = pts }
-        let t = Ticks.seconds(from: firstPTS ?? pts, to: pts, secondsPerTick: secondsPerTick)
+        let t = Ticks.seconds(from: firstPTS ?? pts, to: pts, timeBase: timeBase)
         if let current = candidateTime, t < current { return }  // out of order: ignore
 
         if !bounded {

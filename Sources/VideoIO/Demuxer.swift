@@ -101,7 +101,12 @@ final class Demuxer {
         formatContext = context
         if !analyze && headerDescribesVideo { return }
 
-        let info = avformat_find_stream_info(context, nil)
+        // find_stream_info may decode a frame; a still image's decoder would
+        // allocate whatever size its header claims, so max_pixels goes to each stream's decoder.
+        var streamOptions = [OpaquePointer?](repeating: nil, count: Int(context.pointee.nb_streams))
+        for i in streamOptions.indices { av_dict_set(&streamOptions[i], "max_pixels", String(limits.maxPixels), 0) }
+        let info = streamOptions.withUnsafeMutableBufferPointer { avformat_find_stream_info(context, $0.baseAddress) }
+        for i in streamOptions.indices { av_dict_free(&streamOptions[i]) }
         if deadline.isExpired { throw .timedOut(path: path, seconds: deadline.seconds) }
         if info < 0 && context.pointee.nb_streams == 0 {
             throw .notAVideo(path: path, reason: FFmpegError.message(info))

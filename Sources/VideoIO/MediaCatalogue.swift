@@ -221,6 +221,39 @@ public enum MediaCatalogue {
         "arw": "Camera raw (Sony): not decodable by FFmpeg.",
     ]
 
+    /// Demuxers (and input devices) that must never be allowed, even on request,
+    /// with the reason: they open other files, the network or a device, or run code.
+    public static let neverAllowedFormats: [String: String] = [
+        "hls": "HLS playlists open the segments they name (files or URLs).",
+        "dash": "DASH manifests open the segments they name (files or URLs).",
+        "concat": "concat scripts open the files they list.",
+        "imf": "IMF compositions open the asset files they reference.",
+        "image2": "it opens sibling files by name pattern (img%03d.png); the *_pipe demuxers read one image.",
+        "vobsub": "it opens the .sub file next to an .idx.",
+        "svg_pipe": "its decoder (librsvg) resolves references to other files.",
+        "sdp": "it opens the network (RTP) streams a session description names.",
+        "rtsp": "network protocol; only the file protocol is allowed.",
+        "rtp": "network protocol; only the file protocol is allowed.",
+        "sap": "network announcements; only the file protocol is allowed.",
+        "tty": "it renders text files as video; not a video file.",
+        "lavfi": "a filter graph, not a file (it can read files through movie/amovie sources).",
+        "avisynth": "a script that runs code.",
+        "vapoursynth": "a script that runs code.",
+        "v4l2": "a capture device, not a file.",
+        "video4linux2": "a capture device, not a file.",
+        "x11grab": "a screen capture device, not a file.",
+        "kmsgrab": "a screen capture device, not a file.",
+        "fbdev": "a framebuffer device, not a file.",
+        "libdc1394": "a camera device, not a file.",
+        "iec61883": "a FireWire device, not a file.",
+        "libcdio": "a CD device, not a file.",
+        "alsa": "an audio device, not a file.",
+        "pulse": "an audio server, not a file.",
+        "jack": "an audio server, not a file.",
+        "oss": "an audio device, not a file.",
+        "openal": "an audio device, not a file.",
+    ]
+
     /// Every watched extension (lower case, no dot), from `containers`.
     public static var acceptedExtensions: Set<String> {
         Set(containers.flatMap(\.extensions))

@@ -67,9 +67,8 @@ struct SamplingPlan {
         options: SamplingOptions, minimumSkip: Int, maxDurationSeconds: Double
     ) throws(VideoIOError) -> SamplingPlan {
         let entries = index.entries
-        let secondsPerTick = Double(timeBase.num) / Double(timeBase.den)
         guard index.hasPresentationTimestamps else {
-            let plan = linear(index: index, secondsPerTick: secondsPerTick,
+            let plan = linear(index: index, timeBase: timeBase,
                               nominalFrameDuration: nominalFrameDuration, options: options)
             if let timeline = plan.timeline, !(timeline.durationSeconds <= maxDurationSeconds) {
                 throw .tooLong(path: path, seconds: timeline.durationSeconds, limitSeconds: maxDurationSeconds)
@@ -89,12 +88,12 @@ struct SamplingPlan {
 
         let timeline = ContentTimeline.make(
             frames: shown.map { (time: $0.pts, duration: entries[$0.packet].duration) },
-            nominalFrameDuration: nominalFrameDuration, secondsPerTick: secondsPerTick)
+            nominalFrameDuration: nominalFrameDuration, timeBase: timeBase)
         guard timeline.durationSeconds <= maxDurationSeconds else {
             throw .tooLong(path: path, seconds: timeline.durationSeconds, limitSeconds: maxDurationSeconds)
         }
         let times = timeline.sampleTimes(options)
-        let shownSeconds = shown.map { Ticks.seconds(from: firstPTS, to: $0.pts, secondsPerTick: secondsPerTick) }
+        let shownSeconds = shown.map { Ticks.seconds(from: firstPTS, to: $0.pts, timeBase: timeBase) }
 
         // Frame for each sample: the last shown frame with (pts - first) <= t.
         var plannedPTS: [Int64?] = []
@@ -152,12 +151,12 @@ struct SamplingPlan {
     /// Streams without presentation timestamps: decode everything and pick by
     /// the decoder's best-effort timestamps; the timeline comes from dts.
     private static func linear(
-        index: PacketIndex, secondsPerTick: Double, nominalFrameDuration: Int64, options: SamplingOptions
+        index: PacketIndex, timeBase: AVRational, nominalFrameDuration: Int64, options: SamplingOptions
     ) -> SamplingPlan {
         let stamped = index.entries.filter { $0.dts != FFmpegError.noPTS }.sorted { $0.dts < $1.dts }
         let timeline: ContentTimeline? = stamped.isEmpty ? nil : ContentTimeline.make(
             frames: stamped.map { (time: $0.dts, duration: $0.duration) },
-            nominalFrameDuration: nominalFrameDuration, secondsPerTick: secondsPerTick)
+            nominalFrameDuration: nominalFrameDuration, timeBase: timeBase)
         let times = timeline?.sampleTimes(options) ?? []
         return SamplingPlan(
             times: times, firstPTS: nil, timeline: timeline,

@@ -1,3 +1,5 @@
+import CFFmpeg
+
 /// Arithmetic on timestamps read from a file. Any Int64 can arrive there
 /// (AV_NOPTS_VALUE, values near the limits, a corrupt 33-bit PTS), so these
 /// never trap: differences that overflow are taken in floating point.
@@ -8,9 +10,15 @@ enum Ticks {
         return overflow ? Double(b) - Double(a) : Double(difference)
     }
 
-    /// Seconds from tick `a` to tick `b`.
-    static func seconds(from a: Int64, to b: Int64, secondsPerTick: Double) -> Double {
-        difference(from: a, to: b) * secondsPerTick
+    /// Seconds from tick `a` to tick `b` in `timeBase` (multiplied by num, then
+    /// divided by den: exact when the result is a whole number of seconds).
+    static func seconds(from a: Int64, to b: Int64, timeBase: AVRational) -> Double {
+        seconds(difference(from: a, to: b), timeBase: timeBase)
+    }
+
+    /// `ticks` of `timeBase` in seconds.
+    static func seconds(_ ticks: Double, timeBase: AVRational) -> Double {
+        ticks * Double(timeBase.num) / Double(timeBase.den)
     }
 
     /// `a + b`, saturated at the Int64 range.

@@ -32,7 +32,7 @@ public enum VideoIOError: Error, LocalizedError, Equatable, Sendable {
         case .emptyFile: "empty_file"
         case .fileTooLarge: "file_too_large"
         case .notAVideo: "not_a_video"
-        case .formatNotAllowed: "format_not_allowed"
+        case .formatNotAllowed: "unsupported_format"
         case .noVideoStream: "no_video_stream"
         case .unsupportedCodec: "unsupported_codec"
         case .resolutionTooLarge: "resolution_too_large"
@@ -71,7 +71,7 @@ public enum VideoIOError: Error, LocalizedError, Equatable, Sendable {
         case let .notAVideo(path, reason):
             "\(path): is not a video or image FFmpeg can read (\(reason))"
         case let .formatNotAllowed(path, format):
-            "\(path): detected as '\(format)', a format that is not on the allow-list (playlists, concat scripts and image sequences are never opened)"
+            "\(path): detected as '\(format)', a format that is not on the allow-list (`flamingo formats` lists what is accepted; playlists, concat scripts and image sequences are never opened)"
         case let .noVideoStream(path):
             "\(path): contains no video stream"
         case let .unsupportedCodec(path, codec):

@@ -219,11 +219,10 @@ public final class VideoReader {
             identity: opened.demuxer.input.identity, streamIndex: opened.stream.pointee.index, plan: plan,
             size: options.size, rotation: opened.rotation, sampleAspectRatio: opened.sampleAspectRatio)
         let firstPTS = plan.firstPTS ?? 0
-        let secondsPerTick = Double(opened.timeBase.num) / Double(opened.timeBase.den)
         let outcome = try job.run(workers: workers, threadsPerWorker: workers == 1 ? maxThreads : 1) { k, picture in
             let frame = SampledFrame(
                 index: k, timeSeconds: plan.times[k],
-                frameTimeSeconds: Ticks.seconds(from: firstPTS, to: picture.pts, secondsPerTick: secondsPerTick),
+                frameTimeSeconds: Ticks.seconds(from: firstPTS, to: picture.pts, timeBase: opened.timeBase),
                 pts: picture.pts, isKeyframe: picture.isKeyframe)
             picture.pixels.withUnsafeBufferPointer { emit(frame, $0) }
         }

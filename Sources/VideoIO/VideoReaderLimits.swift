@@ -1,3 +1,5 @@
+import CFFmpeg
+
 /// Resource limits for reading one untrusted file. Defaults suit a watch
 /// folder on a small server; every one of them is enforced by the reader
 /// itself, not left to FFmpeg's own defaults.
@@ -26,20 +28,46 @@ public struct VideoReaderLimits: Sendable, Equatable {
     /// Whether a path whose last component is a symbolic link is opened.
     public var followSymbolicLinks: Bool = false
 
-    /// Demuxers that may open a file. Matching is per comma-separated part of
-    /// the demuxer name, as FFmpeg's own `format_whitelist` does, so `mov`
-    /// covers mp4/m4v/3gp and `matroska` covers webm. hls, dash, concat and
-    /// image2 (which opens other files by pattern) are deliberately absent.
-    public var allowedFormats: [String] = [
-        "mov", "matroska", "avi", "mpegts", "flv", "ogg", "mxf",
-        "png_pipe", "jpeg_pipe", "webp_pipe",
-    ]
+    /// Demuxers that may open a file (`MediaCatalogue.containers`). Matching is
+    /// per comma-separated part of the demuxer name, as FFmpeg's own
+    /// `format_whitelist` does, so `mov` covers mp4/m4v/3gp and `matroska`
+    /// covers webm. Playlists, concat scripts, image sequences and network
+    /// formats are never on it (`MediaCatalogue.neverAllowedFormats`).
+    public var allowedFormats: [String] = MediaCatalogue.formatNames
 
-    /// Decoders (by FFmpeg decoder name) that may run on a file's video stream.
-    public var allowedDecoders: [String] = [
-        "h264", "hevc", "vp8", "vp9", "libdav1d", "av1", "mpeg4", "mpeg1video", "mpeg2video",
-        "mjpeg", "png", "webp", "theora", "flv", "h263", "prores", "dnxhd", "ffv1", "rawvideo",
-    ]
+    /// Decoders (by FFmpeg decoder name) that may run on a file's video stream
+    /// (`MediaCatalogue.codecs`).
+    public var allowedDecoders: [String] = MediaCatalogue.decoderNames
 
     public init() {}
+}
+
+extension VideoReaderLimits {
+    /// These limits with demuxers and decoders added to or removed from the
+    /// allow-lists (`--allow-format`, `--deny-codec`, ...; denials win).
+    /// Every name must be one FFmpeg knows; formats that open other files or
+    /// the network (`MediaCatalogue.neverAllowedFormats`) cannot be allowed.
+    public func adjusted(
+        allowFormats: [String] = [], denyFormats: [String] = [], allowCodecs: [String] = [], denyCodecs: [String] = []
+    ) throws(VideoIOError) -> VideoReaderLimits {
+        var limits = self
+        for name in allowFormats {
+            if let reason = MediaCatalogue.neverAllowedFormats[name] {
+                throw .invalidOptions(reason: "format '\(name)' is never opened: \(reason)")
+            }
+        }
+        for name in allowFormats + denyFormats {
+            guard av_find_input_format(name) != nil else {
+                throw .invalidOptions(reason: "'\(name)' is not an FFmpeg demuxer (`flamingo formats` lists the accepted ones, `ffmpeg -demuxers` all of FFmpeg's)")
+            }
+        }
+        for name in allowCodecs + denyCodecs where avcodec_find_decoder_by_name(name) == nil {
+            throw .invalidOptions(reason: "'\(name)' is not an FFmpeg decoder (`flamingo formats` lists the accepted ones, `ffmpeg -decoders` all of FFmpeg's)")
+        }
+        limits.allowedFormats = (limits.allowedFormats + allowFormats.filter { !limits.allowedFormats.contains($0) })
+            .filter { !denyFormats.contains($0) }
+        limits.allowedDecoders = (limits.allowedDecoders + allowCodecs.filter { !limits.allowedDecoders.contains($0) })
+            .filter { !denyCodecs.contains($0) }
+        return limits
+    }
 }

@@ -43,4 +43,23 @@ enum Tool {
         }
         return ((parts[0], parts[1]), list)
     }
+
+    /// Which decoded frames (indices in decode-output order) `ffmpeg -vf
+    /// fps=F:round=up` outputs: the frame on screen at each t_k = k / F, the
+    /// reader's rule. Found by matching framemd5 hashes of the filter's output
+    /// against those of every decoded frame (test sources never repeat a picture).
+    static func fpsFilterFrames(_ path: String, fps: Double = 1) throws -> [Int] {
+        func hashes(_ filter: [String]) throws -> [String] {
+            let data = try run("ffmpeg", ["-nostdin", "-v", "error", "-i", path] + filter
+                               + ["-fps_mode", "passthrough", "-f", "framemd5", "-"])
+            return String(decoding: data, as: UTF8.self).split(separator: "\n")
+                .filter { !$0.hasPrefix("#") }
+                .compactMap { $0.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } }
+        }
+        let all = try hashes([])
+        return try hashes(["-vf", "fps=\(fps):round=up"]).map { hash in
+            guard let i = all.firstIndex(of: hash) else { throw FixtureError("\(path): fps output frame not among the decoded ones") }
+            return i
+        }
+    }
 }
