@@ -89,7 +89,7 @@ public enum VideoIOError: Error, LocalizedError, Equatable, Sendable {
         case let .fileChanged(path):
             "\(path): changed while it was being read"
         case let .invalidOptions(reason):
-            "invalid sampling options: \(reason)"
+            "invalid options: \(reason)"
         case let .ffmpeg(path, operation, message):
             "\(path): \(operation) failed: \(message)"
         }

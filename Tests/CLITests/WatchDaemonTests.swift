@@ -157,6 +157,40 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertTrue(daemon.isRunning)
     }
 
+    /// The formats of home collections in a watched folder: each gets a
+    /// sidecar with its three samples; a media name with text inside and a
+    /// RealMedia file (refused) get error sidecars that say why; notes.txt
+    /// is passed over.
+    func testEveryCatalogueFormatInTheInboxGetsASidecar() throws {
+        let clips: [(String, [String])] = [
+            ("holiday.mpg", ["-c:v", "mpeg1video", "-f", "mpeg"]), ("VTS_01_1.VOB", ["-c:v", "mpeg2video", "-f", "vob"]),
+            ("clip.wmv", ["-c:v", "wmv2"]), ("old.asf", ["-c:v", "msmpeg4"]),
+            ("cctv.avi", ["-c:v", "msmpeg4", "-vtag", "DIV3"]), ("cdrom.avi", ["-c:v", "cinepak"]),
+            ("tape.dv", ["-target", "pal-dv"]), ("anim.gif", ["-c:v", "gif"]),
+            ("real.rm", ["-c:v", "rv10", "-f", "rm"]),
+        ]
+        for (name, arguments) in clips {
+            try TinyModel.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x128:rate=25", "-t", "2.5"] + arguments,
+                                 output: inbox.appendingPathComponent(name))
+        }
+        try Data("not a video at all".utf8).write(to: inbox.appendingPathComponent("fake.mp4"))
+        try Data("a note".utf8).write(to: inbox.appendingPathComponent("notes.txt"))
+        let daemon = try startDaemon()
+        let names = clips.map(\.0) + ["fake.mp4"]
+        XCTAssertTrue(waitFor(90) { names.allSatisfy { sidecar($0) != nil } },
+                      "no sidecar for \(names.filter { sidecar($0) == nil })")
+        for name in clips.map(\.0) where name != "real.rm" {
+            XCTAssertEqual(sidecar(name)?["status"] as? String, "ok", "\(name): \(sidecar(name) ?? [:])")
+            XCTAssertEqual(sidecar(name)?["frames"] as? [Double], [0, 1, 2], name)
+        }
+        let real = try XCTUnwrap(sidecar("real.rm")?["error"] as? [String: Any])
+        XCTAssertEqual(real["code"] as? String, "unsupported_format")
+        XCTAssertTrue((real["message"] as? String ?? "").contains("detected as 'rm'"), "\(real)")
+        XCTAssertEqual((sidecar("fake.mp4")?["error"] as? [String: Any])?["code"] as? String, "not_a_video")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("notes.txt.flamingo.json").path))
+        XCTAssertTrue(daemon.isRunning)
+    }
+
     func testBurstOf300Clips() throws {
         let daemon = try startDaemon(extra: ["--jobs", "2"])
         let data = try Data(contentsOf: clip)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Daemon
+import VideoIO
 
 /// sd_notify datagrams reach a receiver on a path socket and on an abstract
 /// socket; file filtering and file-system detection behave as documented.
@@ -48,7 +49,17 @@ final class SystemdNotifierTests: XCTestCase {
     }
 
     func testFileFilter() {
-        for name in ["clip.mp4", "CLIP.MKV", "a.webm", "x.mov", "still.jpeg", "s.png"] { XCTAssertTrue(FileFilter.accepts(name), name) }
+        for name in ["clip.mp4", "CLIP.MKV", "a.webm", "x.mov", "still.jpeg", "s.png", "holiday.mpg", "VTS_01_1.VOB",
+                     "clip.wmv", "tape.dv", "anim.gif", "scan.TIFF", "a.bmp", "camcorder.mod", "hdv.m2t"] {
+            XCTAssertTrue(FileFilter.accepts(name), name)
+        }
+        // Every extension of the catalogue is watched: one list, no second one to drift.
+        XCTAssertTrue(MediaCatalogue.acceptedExtensions.isSubset(of: FileFilter.extensions))
+        // Media-like names the reader refuses are taken too, so they get an error sidecar saying why.
+        for name in ["stream.m3u8", "old.rm", "raw.h264", "movie.swf"] { XCTAssertTrue(FileFilter.accepts(name), name) }
+        for name in ["movie.srt", "VIDEO_TS.IFO", "notes.txt", "report.pdf"] {
+            XCTAssertFalse(FileFilter.accepts(name), name)
+        }
         for name in [".hidden.mp4", "clip.mp4.part", "clip.mp4.crdownload", "clip.tmp", "clip.mp4.flamingo.json",
                      "clip.mp4.flamingo.vtt", "notes.txt", "noextension", ".flamingo-tmp-1-2-clip.mp4.flamingo.json"] {
             XCTAssertFalse(FileFilter.accepts(name), name)
