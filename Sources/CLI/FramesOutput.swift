@@ -3,10 +3,13 @@ import VideoIO
 
 /// `flamingo frames` output, written line by line as the reader produces it.
 /// `--json` prints one object with keys `frames`, `decoding`, `video` and `warnings`.
+/// Nothing is printed before the first frame, so a file refused while it is
+/// opened or decoded leaves stdout empty (the error goes to stderr).
 struct FramesOutput {
     let json: Bool
     let size: Int
     private var count = 0
+    private var probe: VideoProbe?
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -22,7 +25,9 @@ struct FramesOutput {
         (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
-    func begin(_ p: VideoProbe) {
+    mutating func begin(_ p: VideoProbe) { probe = p }
+
+    private func header(_ p: VideoProbe) {
         if json {
             print("{\n  \"frames\": [", terminator: "")
             return
@@ -42,6 +47,7 @@ struct FramesOutput {
     }
 
     mutating func frame(_ f: SampledFrame) {
+        if count == 0, let probe { header(probe) }
         if json {
             print((count == 0 ? "\n    " : ",\n    ") + encoded(f), terminator: "")
         } else {
