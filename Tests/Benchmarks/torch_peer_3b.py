@@ -16,6 +16,7 @@ Usage: /work/main/.venv-reference/bin/python Tests/Benchmarks/torch_peer_3b.py O
 import argparse
 import json
 import os
+import statistics
 import struct
 import sys
 import time
@@ -23,9 +24,20 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures"))
 import make_reference as ref  # noqa: E402
 import torch  # noqa: E402
-from torch_peer import median_time  # noqa: E402  (warm-up, then the median of --runs)
+
 
 PROMPT_TEXT_IDS = [34, 5313, 25]  # three ordinary ids standing for "Caption:"
+
+
+def median_time(fn, runs):
+    """One warm-up call, then the median wall time of `runs` calls, in seconds."""
+    fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def set_3b_sizes():
