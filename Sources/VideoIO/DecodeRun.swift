@@ -57,13 +57,14 @@ struct DecodeRun {
 
     /// Takes a decoded frame. On return `frame` holds the previous candidate's
     /// picture (or nothing); the caller unreferences it.
-    mutating func handle(_ frame: FFFrame, emit: FrameHandler) throws(VideoIOError) {
+    mutating func handle(_ frame: FFFrame, afterPacket lastSent: Int, emit: FrameHandler) throws(VideoIOError) {
         let f = frame.pointer.pointee
         // A frame from a packet the edit list hides (MJPEG's decoder still returns those).
         if f.flags & AV_FRAME_FLAG_DISCARD != 0 { return }
         if fl_frame_interlaced(frame.pointer) != 0 { interlaced = true }
         var pts = f.best_effort_timestamp
         if pts == FFmpegError.noPTS { pts = f.pts }
+        pts = plan.continued(pts, afterPacket: lastSent)
         if pts == FFmpegError.noPTS {
             // No timestamp at all: continue from the previous frame.
             let step = max(1, fl_frame_duration(frame.pointer))

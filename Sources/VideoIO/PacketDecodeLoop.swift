@@ -3,20 +3,22 @@ import CFFmpeg
 /// The demux -> decode loop shared by every decoding pass: reads the chosen
 /// stream's packets in decode order, asks `action` what to do with each,
 /// drains and flushes the decoder before a skipped stretch (a forward seek),
-/// and hands every decoded frame to `onFrame`; `onDrained` hears each time
+/// and hands every decoded frame to `onFrame` with the number (decode order)
+/// of the last packet sent before it came out; `onDrained` hears each time
 /// the decoder has given out every frame of the packets sent so far.
 enum PacketDecodeLoop {
     static func run(
         demuxer: Demuxer, streamIndex: Int32, decoder: VideoDecoder, limits: VideoReaderLimits,
         lastPacket: Int, stats: inout SamplingReport.Statistics,
         action: (Int) -> SamplingPlan.Action, isDone: () -> Bool,
-        onFrame: (FFFrame) throws(VideoIOError) -> Void, onDrained: () -> Void = {}
+        onFrame: (FFFrame, _ lastPacketSent: Int) throws(VideoIOError) -> Void, onDrained: () -> Void = {}
     ) throws(VideoIOError) {
         let path = demuxer.path
         let deadline = demuxer.deadline
         let packet = try FFPacket(path: path)
         let frame = try FFFrame(path: path)
         var packetNumber = 0
+        var lastSent = 0
         var sentSinceFlush = false
 
         func receiveAll() throws(VideoIOError) {
@@ -30,7 +32,7 @@ enum PacketDecodeLoop {
                 }
                 stats.framesDecoded += 1
                 if stats.framesDecoded > limits.maxPackets { throw .tooManyPackets(path: path, limit: limits.maxPackets) }
-                try onFrame(frame)
+                try onFrame(frame, lastSent)
                 frame.unref()
             }
         }
@@ -68,6 +70,7 @@ enum PacketDecodeLoop {
                 break
             }
             stats.packetsSent += 1
+            lastSent = packetNumber - 1
             sentSinceFlush = true
             try receiveAll()
         }

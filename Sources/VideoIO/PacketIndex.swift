@@ -19,6 +19,14 @@ struct PacketIndex {
     var entries: [Entry] = []
     /// Why reading stopped before the end of the file, if it did (truncation, damage).
     var readError: String?
+    /// How many times the clock restarted (joined MPEG program or transport
+    /// streams, DVD cells; `RestartingClock`). Entries then hold continued
+    /// timestamps, and `offsets` and `clock` say, per entry, what was added
+    /// and its continued dts (pts without one), so decoded frames can be
+    /// continued too. Both are empty when the clock never restarted.
+    var restarts = 0
+    var offsets: [Int64] = []
+    var clock: [Int64] = []
 
     static func build(
         demuxer: Demuxer, streamIndex: Int32, timeBase: AVRational, limits: VideoReaderLimits
@@ -30,6 +38,8 @@ struct PacketIndex {
         let secondsPerTick = Double(timeBase.num) / Double(timeBase.den)
         var minTime = Int64.max
         var maxTime = Int64.min
+        let mayRestart = (demuxer.inputFormat?.pointee.flags ?? 0) & AVFMT_TS_DISCONT != 0
+        var restartingClock = RestartingClock(secondsPerTick: secondsPerTick)
         while true {
             let ret = demuxer.read(into: packet.pointer)
             if ret == FFmpegError.eof { break }
@@ -46,12 +56,22 @@ struct PacketIndex {
             guard index.entries.count < limits.maxPackets else {
                 throw .tooManyPackets(path: path, limit: limits.maxPackets)
             }
-            index.entries.append(Entry(
+            var entry = Entry(
                 pts: p.pts, dts: p.dts, duration: max(0, p.duration),
                 isKeyframe: p.flags & AV_PKT_FLAG_KEY != 0,
-                isDiscarded: p.flags & AV_PKT_FLAG_DISCARD != 0))
+                isDiscarded: p.flags & AV_PKT_FLAG_DISCARD != 0)
+            if mayRestart {
+                let offset = restartingClock.offset(dts: p.dts != FFmpegError.noPTS ? p.dts : p.pts, duration: entry.duration)
+                if offset != 0 {
+                    if entry.pts != FFmpegError.noPTS { entry.pts = Ticks.adding(entry.pts, offset) }
+                    if entry.dts != FFmpegError.noPTS { entry.dts = Ticks.adding(entry.dts, offset) }
+                }
+                index.offsets.append(offset)
+                index.clock.append(entry.dts != FFmpegError.noPTS ? entry.dts : entry.pts)
+            }
+            index.entries.append(entry)
             // Bound the duration by the packets' own timestamps, never the header's.
-            let t = p.pts != FFmpegError.noPTS ? p.pts : p.dts
+            let t = entry.pts != FFmpegError.noPTS ? entry.pts : entry.dts
             if t != FFmpegError.noPTS {
                 minTime = min(minTime, t)
                 maxTime = max(maxTime, t)
@@ -60,6 +80,11 @@ struct PacketIndex {
                     throw .tooLong(path: path, seconds: span, limitSeconds: limits.maxDurationSeconds)
                 }
             }
+        }
+        index.restarts = restartingClock.restarts
+        if index.restarts == 0 {
+            index.offsets = []
+            index.clock = []
         }
         return index
     }

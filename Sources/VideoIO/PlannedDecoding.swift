@@ -116,10 +116,11 @@ struct PlannedDecoding: Sendable {
                 return plan.actions[i]
             },
             isDone: { current >= runEnds.count || assembler.isStopped },
-            onFrame: { frame throws(VideoIOError) in
+            onFrame: { frame, lastSent throws(VideoIOError) in
                 if fl_frame_interlaced(frame.pointer) != 0 { output.interlaced = true }
                 var pts = frame.pointer.pointee.best_effort_timestamp
                 if pts == FFmpegError.noPTS { pts = frame.pointer.pointee.pts }
+                pts = plan.continued(pts, afterPacket: lastSent)
                 guard assembler.isWanted(pts) else { return }
                 var picture = [UInt8](repeating: 0, count: pictureBytes)
                 try picture.withUnsafeMutableBufferPointer { buffer throws(VideoIOError) in

@@ -48,6 +48,26 @@ struct SamplingPlan {
         return ends
     }
     var packetsToDecode: Int
+    /// Files whose clock restarts (`PacketIndex.restarts`): per packet, the
+    /// offset added to its timestamps and its continued dts (pts without one).
+    /// Empty for every other file.
+    var restartOffsets: [Int64] = []
+    var restartClock: [Int64] = []
+
+    /// A decoded frame's timestamp on the plan's continued timeline. A frame
+    /// comes out a few packets after its own, so it belongs to the part of one
+    /// of the packets sent just before: the one whose offset puts it nearest
+    /// the clock of the last packet sent (parts are at least a second apart).
+    func continued(_ pts: Int64, afterPacket i: Int) -> Int64 {
+        guard !restartOffsets.isEmpty, pts != FFmpegError.noPTS, i >= 0, i < restartOffsets.count else { return pts }
+        var best = restartOffsets[i]
+        var bestDistance = Double.infinity
+        for j in stride(from: i, through: max(0, i - 64), by: -1) where j == i || restartOffsets[j] != restartOffsets[j + 1] {
+            let distance = abs(Ticks.difference(from: restartClock[i], to: Ticks.adding(pts, restartOffsets[j])))
+            if distance < bestDistance { (best, bestDistance) = (restartOffsets[j], distance) }
+        }
+        return Ticks.adding(pts, best)
+    }
 
     var isPlanned: Bool { firstPTS != nil }
 
@@ -68,8 +88,9 @@ struct SamplingPlan {
     ) throws(VideoIOError) -> SamplingPlan {
         let entries = index.entries
         guard index.hasPresentationTimestamps else {
-            let plan = linear(index: index, timeBase: timeBase,
+            var plan = linear(index: index, timeBase: timeBase,
                               nominalFrameDuration: nominalFrameDuration, options: options)
+            (plan.restartOffsets, plan.restartClock) = (index.offsets, index.clock)
             if let timeline = plan.timeline, !(timeline.durationSeconds <= maxDurationSeconds) {
                 throw .tooLong(path: path, seconds: timeline.durationSeconds, limitSeconds: maxDurationSeconds)
             }
@@ -128,7 +149,8 @@ struct SamplingPlan {
         return SamplingPlan(
             times: times, firstPTS: firstPTS, timeline: timeline, actions: actions,
             plannedPTS: plannedPTS, runOfSample: targetPackets.map { Int(runOf[$0]) },
-            visibleFrameCount: shown.count, runOf: runOf, runs: runs, packetsToDecode: decoded)
+            visibleFrameCount: shown.count, runOf: runOf, runs: runs, packetsToDecode: decoded,
+            restartOffsets: index.offsets, restartClock: index.clock)
     }
 
     /// The last keyframe at or before `target` in decode order whose pts is not after the target's.

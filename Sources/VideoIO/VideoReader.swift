@@ -77,6 +77,9 @@ public final class VideoReader {
         if let error = opened.index.readError {
             warnings.append("reading stopped after \(opened.index.entries.count) video packets (\(error)): the file is truncated or damaged, frames after that point are missing")
         }
+        if opened.index.restarts > 0 {
+            warnings.append("the timestamps start again \(opened.index.restarts) time(s) (joined recordings or DVD cells): each part is placed after the one before it")
+        }
         warnings += plan.timeline?.warnings() ?? []
         warnings += outcome.warnings
         if let declared = opened.demuxer.declaredDurationSeconds, let end = plan.timeline?.segments.last?.end,
@@ -255,7 +258,7 @@ public final class VideoReader {
             demuxer: demuxer, streamIndex: stream.pointee.index, decoder: decoder, limits: limits,
             lastPacket: Int.max, stats: &stats,
             action: { _ in .decode }, isDone: { run.isComplete },
-            onFrame: { frame throws(VideoIOError) in try run.handle(frame, emit: emit) })
+            onFrame: { frame, lastSent throws(VideoIOError) in try run.handle(frame, afterPacket: lastSent, emit: emit) })
         try run.finish(emit: emit)
         let timeline = ContentTimeline(segments: [], gaps: run.gaps, distrustedFrameDuration: nil, frameDuration: 0)
         return DecodeOutcome(

@@ -49,6 +49,35 @@ final class FormatTests: XCTestCase {
         }
     }
 
+    /// Two program streams joined with `cat` (and a transport stream made the
+    /// same way): the second part's clock starts again at 0.54 s. Its frames are
+    /// placed after the first part's, as the ffmpeg CLI does, so the joined
+    /// file is sampled like the fps filter samples it (each sample's picture
+    /// identified against every decoded frame by PSNR; the parts show
+    /// different test patterns).
+    func testJoinedStreamsWhoseClockStartsAgainAreContinued() throws {
+        for (ext, muxer) in [("vob", "vob"), ("ts", "mpegts")] {
+            var joined = Data()
+            for source in ["testsrc2", "testsrc"] {
+                let part = dir.appendingPathComponent("\(source).\(ext)").path
+                try Tool.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "\(source)=size=160x120:rate=25",
+                                        "-t", "3", "-c:v", "mpeg2video", "-bf", "2", "-g", "12", "-f", muxer, part])
+                joined.append(try Data(contentsOf: URL(fileURLWithPath: part)))
+            }
+            let path = dir.appendingPathComponent("joined.\(ext)").path
+            try joined.write(to: URL(fileURLWithPath: path))
+            let video = try VideoReader(path: path).sample(SamplingOptions(size: 32))
+            XCTAssertEqual(video.frames.map(\.timeSeconds), [0, 1, 2, 3, 4, 5], ext)
+            XCTAssertEqual(video.probe.durationSeconds, 6, accuracy: 0.05, ext)
+            XCTAssertTrue(video.warnings.contains { $0.hasPrefix("the timestamps start again 1 time(s)") }, "\(ext): \(video.warnings)")
+            let reference = try Tool.referencePictures(path, probe: video.probe, size: 32)
+            let ours = video.frames.map { frame in
+                reference.indices.max { ParityTests.psnr(video.rgb(frame: frame.index), reference[$0]) < ParityTests.psnr(video.rgb(frame: frame.index), reference[$1]) } ?? -1
+            }
+            XCTAssertEqual(ours, try Tool.fpsFilterFrames(path), "\(ext): frames differ from ffmpeg -vf fps=1:round=up")
+        }
+    }
+
     /// A PNG whose header claims 16000x16000: refused without allocating the
     /// picture (max_pixels reaches the decoder FFmpeg runs while probing).
     func testImageHeaderClaimingAHugeSizeIsRefused() throws {

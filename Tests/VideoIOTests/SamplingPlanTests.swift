@@ -155,4 +155,21 @@ final class SamplingPlanTests: XCTestCase {
         idx.entries[0].pts = .min + 1
         XCTAssertThrowsError(try plan(idx)) { XCTAssertEqual(($0 as? VideoIOError)?.code, "too_long") }
     }
+
+    /// The clock of joined streams: a drop is a restart (continued one step on),
+    /// one wild timestamp ahead is not, and a confirmed jump ahead is followed.
+    func testRestartingClock() {
+        var clock = RestartingClock(secondsPerTick: 1.0 / 1000)
+        func offsets(_ dts: [Int64]) -> [Int64] { dts.map { clock.offset(dts: $0, duration: 40) } }
+        XCTAssertEqual(offsets([500, 1500, 2500, 3500, 500, 1500]), [0, 0, 0, 0, 3040, 3040],
+                       "the 2nd part starts one 40 ms step after 3500")
+        XCTAssertEqual(clock.restarts, 1)
+        clock = RestartingClock(secondsPerTick: 1.0 / 1000)
+        XCTAssertEqual(offsets([0, 40, 11_790_000, 80, 120]), [0, 0, 0, 0, 0], "a lone corrupt timestamp is not a restart")
+        XCTAssertEqual(clock.restarts, 0)
+        clock = RestartingClock(secondsPerTick: 1.0 / 1000)
+        XCTAssertEqual(offsets([0, 40, 60_000, 60_040, 60_080]), [0, 0, 0, 0, 0], "a confirmed jump ahead is a gap, not a restart")
+        XCTAssertEqual(clock.restarts, 0)
+        XCTAssertEqual(offsets([600]), [0 + 60_080 + 40 - 600], "a drop after it is a restart again")
+    }
 }

@@ -1,4 +1,6 @@
+import CFFmpeg
 import Foundation
+@testable import VideoIO
 
 /// Runs the ffmpeg/ffprobe CLIs for reference data.
 enum Tool {
@@ -61,5 +63,28 @@ enum Tool {
             guard let i = all.firstIndex(of: hash) else { throw FixtureError("\(path): fps output frame not among the decoded ones") }
             return i
         }
+    }
+
+    /// The ffmpeg CLI's pictures of every frame, R x R RGB24, in ffprobe's order:
+    /// autorotated by the CLI, then the centre square (`FramePreprocessor.centreSquare`
+    /// mapped into the rotated picture) cropped exactly, then one bicubic scale to
+    /// R x R RGB24 with the same swscale flags as ours.
+    static func referencePictures(_ path: String, probe: VideoProbe, size r: Int) throws -> [[UInt8]] {
+        let (w, h) = (probe.width, probe.height)
+        let sarParts = probe.sampleAspectRatio.split(separator: ":").compactMap { Int32($0) }
+        let sq = FramePreprocessor.centreSquare(width: w, height: h, sar: AVRationalPair(sarParts).value)
+        // (x, y, width, height) of that square after the CLI's autorotation.
+        let rect: (Int, Int, Int, Int) = switch probe.rotation {
+        case 90: (h - sq.top - sq.height, sq.left, sq.height, sq.width)
+        case 270: (sq.top, w - sq.left - sq.width, sq.height, sq.width)
+        case 180: (w - sq.left - sq.width, h - sq.top - sq.height, sq.width, sq.height)
+        default: (sq.left, sq.top, sq.width, sq.height)
+        }
+        let filter = "crop=\(rect.2):\(rect.3):\(rect.0):\(rect.1):exact=1,"
+            + "scale=\(r):\(r):flags=bicubic+accurate_rnd+full_chroma_int,format=rgb24"
+        let data = try Tool.run("ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-vf", filter,
+                                           "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        let n = r * r * 3
+        return stride(from: 0, to: data.count - n + 1, by: n).map { Array(data[$0..<($0 + n)]) }
     }
 }
