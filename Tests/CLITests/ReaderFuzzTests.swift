@@ -20,8 +20,8 @@ import Glibc
 /// with one stderr line `Error: <path>: ...`; never a signal (trap, abort,
 /// segfault, OOM kill), never past the deadline, never over 512 MiB RSS.
 ///
-/// Environment: FLAMINGO_FUZZ_COUNT (total mutants, default 1500: about 2 min
-/// with 2 parallel runs of a debug build),
+/// Environment: FLAMINGO_FUZZ_COUNT (total mutants, default 1500: 1.5-3 min
+/// with 2 parallel runs of a debug build on 2 cores),
 /// FLAMINGO_FUZZ_SEED (base seed, default 2024), FLAMINGO_FUZZ_JOBS (parallel
 /// runs, default the core count, at most 4), FLAMINGO_FUZZ_TIMEOUT (seconds per
 /// run, default 60), FLAMINGO_FUZZ_FAILURES (where failing mutants are copied;
@@ -372,8 +372,9 @@ private struct Runner: Sendable {
                 o.label = "BAD_MESSAGE"
                 o.problem = "exit 1 but stderr is not one line starting with '\(prefix)': \(stderr.prefix(400))"
             } else if !stdout.isEmpty {
-                o.label = "BAD_OUTPUT"
-                o.problem = "exit 1 but stdout has \(stdout.count) bytes"
+                // The label stays the error code; the half-written output is the problem.
+                o.problem = "exit 1 (\(o.label)) but stdout has \(stdout.count) bytes: "
+                    + String(decoding: stdout.prefix(60), as: UTF8.self).debugDescription
             }
         } else {
             o.label = "EXIT_\(r.exitCode ?? -1)"
@@ -392,7 +393,7 @@ private struct Runner: Sendable {
             (": no such file", "file_not_found"), (": cannot be read: ", "unreadable"),
             ("not a regular file", "not_a_regular_file"), (": is empty (0 bytes)", "empty_file"),
             ("bytes, over the limit of", "file_too_large"), ("is not a video or image FFmpeg can read", "not_a_video"),
-            ("not on the allow-list", "format_not_allowed"), (": contains no video stream", "no_video_stream"),
+            ("not on the allow-list", "unsupported_format"), (": contains no video stream", "no_video_stream"),
             ("is not supported", "unsupported_codec"), ("exceeds the limit", "resolution_too_large"),
             (": lasts at least ", "too_long"), ("video packets", "too_many_packets"), ("s deadline", "timed_out"),
             (": is corrupt: ", "corrupt"), ("changed while it was being read", "file_changed"),
