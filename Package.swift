@@ -62,7 +62,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Conversion",
-            dependencies: ["Model", "Weights"],
+            dependencies: ["Model", "Weights", "CHalf"],
             swiftSettings: swiftSettings),
         .target(
             name: "Evaluation",
@@ -83,13 +83,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "VideoIOTests",
-            dependencies: ["VideoIO", "CFFmpeg"],
+            dependencies: ["VideoIO", "CFFmpeg", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelTests",
-            dependencies: ["Model", "Tensor", "Weights", "Generation", "Conversion"],
+            dependencies: ["Model", "Tensor", "Weights", "Generation", "Conversion", "CHalf", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TokenizerTests",
@@ -110,7 +114,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",
-            dependencies: ["CLI", "Generation"],
+            dependencies: ["CLI", "Generation", "TestSupport"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -9,10 +9,12 @@ public enum ConversionError: Error, LocalizedError, Sendable {
     case mismatch(key: String, reason: String)
     case unexpectedTensors(source: String, keys: [String])
     case tokenizer(path: String, reason: String)
+    case quantization(reason: String)
 
     public var errorDescription: String? {
         switch self {
         case let .missingFile(path, what): "\(path): \(what) not found"
+        case let .quantization(reason): reason
         case let .badConfig(path, reason): "\(path): \(reason)"
         case let .unsupportedLanguageModel(path, type):
             "\(path): language model type '\(type)' is not supported (supported: mosaic_gpt = MPT-1B, mpt = MPT-7B, gpt_neox = RedPajama-INCITE)"

@@ -12,6 +12,16 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
     public var languageModel: LanguageModel
     public var specialTokens: SpecialTokens
     public var preprocessing: Preprocessing
+    /// How the weights were quantized (`flamingo quantize`); nil: not quantized.
+    public var quantization: Quantization?
+
+    /// `{"method": "int8_per_row"}`: every linear layer's weight whose size is a multiple of 8
+    /// is int8 with one float32 scale per output row (docs/QUANTIZATION.md).
+    public struct Quantization: Codable, Sendable, Equatable {
+        public var method: String
+
+        public init(method: String) { self.method = method }
+    }
 
     /// open_clip VisionTransformer (`vision_encoder.*`).
     public struct Vision: Codable, Sendable, Equatable {
@@ -127,7 +137,7 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, formatVersion = "format_version", vision, resampler, crossAttention = "cross_attention"
-        case languageModel = "language_model", specialTokens = "special_tokens", preprocessing
+        case languageModel = "language_model", specialTokens = "special_tokens", preprocessing, quantization
     }
 
     public static func load(from url: URL) throws(ModelError) -> FlamingoConfiguration {
@@ -189,6 +199,8 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
         }
         try check(preprocessing.imageSize == vision.imageSize,
                   "preprocessing.image_size \(preprocessing.imageSize) must equal vision.image_size \(vision.imageSize)")
+        try check(quantization.map { $0.method == "int8_per_row" } ?? true,
+                  "quantization.method '\(quantization?.method ?? "")' is not supported (int8_per_row is)")
         try check(preprocessing.mean.count == 3 && preprocessing.std.count == 3 && preprocessing.std.allSatisfy { $0 > 0 },
                   "preprocessing needs 3 means and 3 positive stds")
     }

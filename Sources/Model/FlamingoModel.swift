@@ -28,7 +28,32 @@ public final class FlamingoModel: Sendable {
             let store = try WeightStore(directory: directory)
             let model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision)
             try store.verifyAllConsumed()
+            // The config says whether the weights are quantized; the tensors must agree.
+            if (config.quantization != nil) != (store.int8MatrixCount > 0) {
+                throw ModelError.invalidConfiguration(
+                    path: directory.appendingPathComponent("config.json").path,
+                    reason: config.quantization != nil
+                        ? "quantization is \(config.quantization?.method ?? "") but no linear weight is int8"
+                        : "\(store.int8MatrixCount) linear weight(s) are int8 (I8) but the config has no quantization entry")
+            }
             return model
+        } catch let error as WeightError {
+            throw .weights(error)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw .invalidInput("\(error)")
+        }
+    }
+
+    /// The keys of every linear layer's weight in the model in `directory`, in
+    /// load order, and the store that holds them (`flamingo quantize`).
+    public static func linearWeights(directory: URL) throws(ModelError) -> (keys: [String], store: WeightStore) {
+        let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        do {
+            let store = try WeightStore(directory: directory)
+            _ = try FlamingoModel(config: config, store: store, keepHalf: true)
+            return (store.linearWeightKeys, store)
         } catch {
             throw .weights(error)
         }
@@ -76,6 +101,12 @@ public final class FlamingoModel: Sendable {
                 + x.feedForward.down.weight.count
         }
         return blockParameters + crossParameters + wte.count + (head?.count ?? 0) + lnF.weight.count
+    }
+
+    /// Linear-layer weights kept in int8 at rest.
+    public var parametersKeptInInt8: Int {
+        let matrices = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)
+        return matrices.filter(\.isInt8).reduce(0) { $0 + $1.count }
     }
 
     /// Weights kept in F16/BF16 at rest (0 when everything was widened on load).

@@ -13,10 +13,11 @@ struct Linear: Sendable {
     let inFeatures: Int
     let outFeatures: Int
 
-    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `keepHalf` keeps F16/BF16 weights at rest.
+    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `keepHalf` keeps F16/BF16 weights at rest,
+    /// int8 weights (with `<prefix>.weight_scale`) always stay at rest.
     init(_ store: WeightStore, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool,
          keepHalf: Bool = false) throws(WeightError) {
-        weight = try store.takeMatrix("\(prefix).weight", shape: [outFeatures, inFeatures], keepHalf: keepHalf)
+        weight = try store.takeMatrix("\(prefix).weight", shape: [outFeatures, inFeatures], keepHalf: keepHalf, linear: true)
         self.bias = bias ? try store.take("\(prefix).bias", shape: [outFeatures]) : nil
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -58,14 +59,19 @@ struct Linear: Sendable {
             }
             return
         }
-        // Half precision at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
+        // Half precision or int8 at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
         let beta = bias.map { b in b.withUnsafeBufferPointer { BLAS.seedOutput(out, rows: rows, columns: n, bias: $0.baseAddress, accumulate: accumulate) } }
             ?? BLAS.seedOutput(out, rows: rows, columns: n, bias: nil, accumulate: accumulate)
         if rows <= Linear.fusedHalfRows {
-            // Decoding: one fused pass over the 16-bit weights, split by output rows over the cores
-            // (a widened tile fed to sgemm would stream every weight three times: read, write, read).
+            // Decoding: one fused pass over the 16-bit (or 8-bit) weights, split by output rows over the
+            // cores (a widened tile fed to sgemm would stream every weight three times: read, write, read).
+            let int8 = weight.isInt8
             Parallel.forEachChunk(n, minimumPerWorker: max(16, (1 << 16) / max(1, k))) { range in
-                weight.halfProduct(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
+                if int8 {
+                    weight.int8Product(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
+                } else {
+                    weight.halfProduct(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
+                }
             }
             return
         }

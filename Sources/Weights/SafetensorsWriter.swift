@@ -1,23 +1,34 @@
 import Foundation
 
 /// Writes float tensors to a `.safetensors` file as F32, F16 or BF16 (round to
-/// nearest even), keys sorted, data 8-byte aligned as the format requires.
+/// nearest even), or I8 (values already integral in [-127, 127], as
+/// `flamingo quantize` makes them), keys sorted, data 8-byte aligned as the
+/// format requires.
 /// Written to a temporary name in the same directory, then renamed.
 public enum SafetensorsWriter {
     public enum DType: String, Sendable, CaseIterable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16"
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", i8 = "I8"
 
-        var size: Int { self == .f32 ? 4 : 2 }
+        public var size: Int {
+            switch self {
+            case .f32: 4
+            case .f16, .bf16: 2
+            case .i8: 1
+            }
+        }
     }
 
     /// A tensor to write: its shape and how to get its values. Values are loaded one tensor at a
     /// time while writing, so converting a multi-gigabyte model never holds it all in memory.
     public struct Tensor {
         public var shape: [Int]
+        /// This tensor's dtype; nil: the file's.
+        public var dtype: DType?
         public var load: () throws -> [Float]
 
-        public init(shape: [Int], load: @escaping () throws -> [Float]) {
+        public init(shape: [Int], dtype: DType? = nil, load: @escaping () throws -> [Float]) {
             self.shape = shape
+            self.dtype = dtype
             self.load = load
         }
     }
@@ -28,8 +39,8 @@ public enum SafetensorsWriter {
         var offset = 0
         let sorted = tensors.sorted { $0.key < $1.key }
         for (key, t) in sorted {
-            let bytes = t.shape.reduce(1, *) * dtype.size
-            header[key] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+            let bytes = t.shape.reduce(1, *) * (t.dtype ?? dtype).size
+            header[key] = ["dtype": (t.dtype ?? dtype).rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]]
             offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -46,15 +57,18 @@ public enum SafetensorsWriter {
                 guard values.count == t.shape.reduce(1, *) else {
                     throw WeightError.outOfBounds(path: url.path, key: key, reason: "has \(values.count) values for shape \(t.shape)")
                 }
-                var out = Data(count: values.count * dtype.size)
+                let tensorType = t.dtype ?? dtype
+                var out = Data(count: values.count * tensorType.size)
                 out.withUnsafeMutableBytes { raw in
-                    switch dtype {
+                    switch tensorType {
                     case .f32:
                         values.withUnsafeBytes { raw.copyMemory(from: $0) }
                     case .f16:
                         for (i, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
                     case .bf16:
                         for (i, v) in values.enumerated() { raw.storeBytes(of: bfloat16(v).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    case .i8:
+                        for (i, v) in values.enumerated() { raw.storeBytes(of: Int8(max(-127, min(127, v.rounded()))), toByteOffset: i, as: Int8.self) }
                     }
                 }
                 try handle.write(contentsOf: out)

@@ -1,14 +1,18 @@
 import CHalf
 
-/// A (rows, columns) row-major weight matrix, either float32 in memory or
-/// F16/BF16 read from the memory-mapped checkpoint and widened to float32 a
-/// block of rows at a time where it is used (so a 3B model in half precision
-/// needs half the memory and loads without converting anything).
+/// A (rows, columns) row-major weight matrix, either float32 in memory, or
+/// F16/BF16 or int8 (with one float32 scale per row) read from the
+/// memory-mapped checkpoint and widened to float32 a block of rows at a time
+/// where it is used (so a 3B model in half precision needs half the memory,
+/// in int8 a quarter, and loads without converting anything).
 public struct WeightMatrix: @unchecked Sendable {
     public enum Storage {
         case float32([Float])
         /// Little-endian 16-bit values in a mapping owned by `owner`.
         case half(UnsafeRawPointer, bfloat16: Bool)
+        /// Int8 values in [-127, 127] in a mapping owned by `owner`; row r is `scales[r]` times its values
+        /// (docs/QUANTIZATION.md).
+        case int8(UnsafeRawPointer, scales: [Float])
     }
 
     public let rows: Int
@@ -32,7 +36,17 @@ public struct WeightMatrix: @unchecked Sendable {
         self.owner = owner
     }
 
+    init(rows: Int, columns: Int, int8: UnsafeRawPointer, scales: [Float], owner: AnyObject) {
+        self.rows = rows
+        self.columns = columns
+        storage = .int8(int8, scales: scales)
+        self.owner = owner
+    }
+
     public var count: Int { rows * columns }
+
+    /// Whether the values are kept as int8 with per-row scales.
+    public var isInt8: Bool { if case .int8 = storage { true } else { false } }
 
     /// Whether the values are kept in 16 bits.
     public var isHalf: Bool { if case .half = storage { true } else { false } }
@@ -45,6 +59,24 @@ public struct WeightMatrix: @unchecked Sendable {
             values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + range.lowerBound * columns, count: n) }
         case let .half(base, bfloat16):
             HalfPrecision.widen(base + 2 * range.lowerBound * columns, dtype: bfloat16 ? .bf16 : .f16, count: n, into: dst)
+        case let .int8(base, scales):
+            scales.withUnsafeBufferPointer { s in
+                flamingo_i8_widen(base.assumingMemoryBound(to: Int8.self), s.baseAddress, columns, range.lowerBound,
+                                  range.upperBound, dst)
+            }
+        }
+    }
+
+    /// The int8 counterpart of `halfProduct`: each weight byte is read once, widened and scaled in
+    /// registers. Int8 storage only.
+    public func int8Product(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
+                            into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) {
+        guard case let .int8(base, scales) = storage else {
+            preconditionFailure("int8Product needs int8 storage")
+        }
+        scales.withUnsafeBufferPointer { s in
+            flamingo_i8_gemv(base.assumingMemoryBound(to: Int8.self), s.baseAddress, columns, x, inputRows, out, ldOut,
+                             range.lowerBound, range.upperBound, beta)
         }
     }
 

@@ -12,6 +12,10 @@ public final class WeightStore: @unchecked Sendable {
     private var tolerated: Set<String> = []
 
     public var keys: [String] { files.keys.sorted() }
+    /// The linear-layer weights taken so far, in order (what `flamingo quantize` quantizes).
+    public private(set) var linearWeightKeys: [String] = []
+    /// How many of the matrices taken were int8 at rest.
+    public private(set) var int8MatrixCount = 0
 
     /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in `directory`.
     public init(directory: URL) throws(WeightError) {
@@ -56,6 +60,17 @@ public final class WeightStore: @unchecked Sendable {
 
     public func shape(of key: String) -> [Int]? { files[key]?.entries[key]?.shape }
 
+    /// The dtype and shape of `key`, if present.
+    public func entry(_ key: String) -> (dtype: String, shape: [Int])? {
+        files[key]?.entries[key].map { ($0.dtype, $0.shape) }
+    }
+
+    /// The values of `key` as float32 (F32/F16/BF16), without marking it used.
+    public func values(_ key: String) throws(WeightError) -> [Float] {
+        guard let file = files[key] else { throw .missingTensor(key: key, expectedShape: []) }
+        return try file.floats(key)
+    }
+
     /// The tensor `key`, which must have exactly `shape`.
     public func take(_ key: String, shape: [Int]) throws(WeightError) -> [Float] {
         try consume(key, shape: shape).file.floats(key)
@@ -72,10 +87,24 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// A 2-D tensor as a `WeightMatrix`: F16/BF16 tensors stay in the mapping when `keepHalf`,
-    /// everything else is widened to float32 now.
-    public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool) throws(WeightError) -> WeightMatrix {
+    /// everything else is widened to float32 now. A linear layer's weight (`linear`) may be int8
+    /// (dtype I8) with its per-row scales in `<key>_scale` (F32, shape [rows]); it stays in the
+    /// mapping (docs/QUANTIZATION.md).
+    public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool, linear: Bool = false) throws(WeightError) -> WeightMatrix {
         guard shape.count == 2 else { throw .wrongShape(key: key, expected: shape, actual: self.shape(of: key) ?? []) }
         let (file, entry) = try consume(key, shape: shape)
+        if linear { linearWeightKeys.append(key) }
+        if entry.dtype == "I8" {
+            guard linear else {
+                throw .unsupportedDType(path: file.path, key: key, dtype: "I8 (int8 is for linear-layer weights only)")
+            }
+            let scales = try take("\(key)_scale", shape: [shape[0]])
+            guard let raw = file.rawBytes(key), let base = raw.baseAddress, raw.count == shape[0] * shape[1] else {
+                throw .outOfBounds(path: file.path, key: key, reason: "int8 data does not cover \(shape)")
+            }
+            int8MatrixCount += 1
+            return WeightMatrix(rows: shape[0], columns: shape[1], int8: base, scales: scales, owner: file)
+        }
         if keepHalf, ["F16", "BF16"].contains(entry.dtype), let raw = file.rawBytes(key), let base = raw.baseAddress, raw.count > 0 {
             return WeightMatrix(rows: shape[0], columns: shape[1], half: base, bfloat16: entry.dtype == "BF16", owner: file)
         }

@@ -1,0 +1,70 @@
+import CHalf
+import TestSupport
+import XCTest
+@testable import Model
+@testable import Weights
+
+/// Int8 weights at rest (docs/QUANTIZATION.md): the quantizer's rounding and
+/// scales, and `Linear` on both of its paths (the fused int8 matrix-vector
+/// kernel for up to `fusedHalfRows` input rows, widened tiles and sgemm above)
+/// against a naive product of the dequantized weights. Sizes include k not a
+/// multiple of 8 (the kernel's scalar tail), n not a multiple of 4, bias on and off.
+final class Int8LinearTests: XCTestCase {
+    private final class Owner {
+        let bytes: UnsafeMutablePointer<Int8>
+        init(_ values: [Int8]) {
+            bytes = .allocate(capacity: max(1, values.count))
+            bytes.initialize(from: values, count: values.count)
+        }
+        deinit { bytes.deallocate() }
+    }
+
+    func testQuantizedRowsRoundToTheNearestStepOfTheirOwnScale() {
+        var rng = SplitMix64(seed: 8)
+        let (rows, k) = (5, 37)
+        var w = (0..<(rows * k)).map { _ in Float.random(in: -2...2, using: &rng) }
+        for j in 0..<k { w[2 * k + j] = 0 }  // an all-zero row
+        var q = [Int8](repeating: 0, count: rows * k)
+        var scales = [Float](repeating: -1, count: rows)
+        flamingo_i8_quantize_rows(w, rows, k, &q, &scales)
+        for r in 0..<rows {
+            let amax = (0..<k).map { abs(w[r * k + $0]) }.max() ?? 0
+            XCTAssertEqual(scales[r], amax / 127, "row \(r)")
+            for j in 0..<k {
+                let v = w[r * k + j]
+                XCTAssertLessThanOrEqual(abs(Float(q[r * k + j]) * scales[r] - v), scales[r] / 2 * 1.0001, "row \(r) column \(j)")
+                XCTAssertTrue((-127...127).contains(q[r * k + j]))
+            }
+            if amax > 0 { XCTAssertEqual(abs(q[r * k + (0..<k).max { abs(w[r * k + $0]) < abs(w[r * k + $1]) }!]), 127) }
+        }
+        XCTAssertEqual(scales[2], 0)
+        XCTAssertTrue(q[(2 * k)..<(3 * k)].allSatisfy { $0 == 0 })
+    }
+
+    func testInt8WeightsMatchTheDequantizedProduct() {
+        var rng = SplitMix64(seed: 2022)
+        for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (9, 40, 300, true),
+                                    (17, 50, 101, false), (20, 35, 7, false)] {
+            let values = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let scales = (0..<n).map { _ in Float.random(in: 0.001...0.05, using: &rng) }
+            let owner = Owner(values)
+            let matrix = WeightMatrix(rows: n, columns: k, int8: UnsafeRawPointer(owner.bytes), scales: scales, owner: owner)
+            let widened = matrix.float32()
+            for r in 0..<n { for j in 0..<k { XCTAssertEqual(widened[r * k + j], scales[r] * Float(values[r * k + j])) } }
+            let bias = withBias ? (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } : nil
+            let linear = Linear(matrix: matrix, bias: bias)
+            let x = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let out = linear(x, rows: m)
+            for i in 0..<m {
+                for r in 0..<n {
+                    var expected = bias?[r] ?? 0
+                    for j in 0..<k { expected += widened[r * k + j] * x[i * k + j] }
+                    XCTAssertEqual(out[i * n + r], expected, accuracy: 2e-5 * Float(k).squareRoot(), "m=\(m) k=\(k) n=\(n) row \(i) column \(r)")
+                }
+            }
+            var acc = [Float](repeating: 1, count: m * n)
+            x.withUnsafeBufferPointer { xp in acc.withUnsafeMutableBufferPointer { linear.apply(xp.baseAddress!, rows: m, into: $0.baseAddress!, accumulate: true) } }
+            for i in 0..<(m * n) { XCTAssertEqual(acc[i], out[i] + 1, accuracy: 1e-4, "accumulate m=\(m)") }
+        }
+    }
+}
