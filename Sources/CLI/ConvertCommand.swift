@@ -26,7 +26,7 @@ struct ConvertCommand: AsyncParsableCommand {
     @Option(help: "Output model directory.")
     var out: String
 
-    @Option(help: "Weights at rest: f32, f16 or bf16.")
+    @Option(help: "Weights at rest: f32, f16, bf16, or int8 (linear layers in int8 with per-row scales, the rest f32; see flamingo quantize).")
     var dtype: String = "f32"
 
     @Option(help: "Activation of an open_clip vision tower (state dicts carry no config): quick_gelu (OpenAI CLIP) or gelu.")
@@ -42,19 +42,25 @@ struct ConvertCommand: AsyncParsableCommand {
     var maxSeqLen: Int?
 
     func validate() throws {
-        guard SafetensorsWriter.DType(rawValue: dtype.uppercased()) != nil else { throw ValidationError("--dtype must be f32, f16 or bf16") }
+        guard ["f32", "f16", "bf16", "int8"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, f16, bf16 or int8") }
         guard ["quick_gelu", "gelu"].contains(visionActivation) else { throw ValidationError("--vision-activation must be quick_gelu or gelu") }
         guard dimHead >= 1, visionHeadWidth >= 1 else { throw ValidationError("head widths must be positive") }
     }
 
     func run() async throws {
         var converter = OpenFlamingoConverter(checkpoint: checkpoint, vision: vision, languageModel: lm)
-        converter.dtype = SafetensorsWriter.DType(rawValue: dtype.uppercased()) ?? .f32
+        let int8 = dtype.lowercased() == "int8"
+        converter.dtype = int8 ? .f32 : SafetensorsWriter.DType(rawValue: dtype.uppercased()) ?? .f32
         converter.visionActivation = visionActivation
         converter.maxSeqLen = maxSeqLen
         converter.dimHead = dimHead
         converter.visionHeadWidth = visionHeadWidth
-        let summary = try CLIError.reporting { try converter.convert(to: URL(fileURLWithPath: out)) }
+        let target = URL(fileURLWithPath: out)
+        // int8: convert to float32 beside the output, then quantize into it.
+        let converted = int8 ? target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).f32-\(getpid())") : target
+        defer { if int8 { try? FileManager.default.removeItem(at: converted) } }
+        let summary = try CLIError.reporting { try converter.convert(to: converted) }
+        if int8 { _ = try CLIError.reporting { try ModelQuantizer.quantize(model: converted, to: target) } }
         let tokens = summary.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         print("wrote \(out): \(summary.tensors) tensors, \(summary.parameters) parameters (\(dtype)); special tokens \(tokens)")
     }

@@ -37,7 +37,7 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertEqual(rows.compactMap { $0["answer"] as? String }, qa.map { $0.1 })
     }
 
-    /// `flamingo eval Models/eval --check-bars` on the shipped model: every bar of SHAPES_WORLD.md is met
+    /// `flamingo eval Models/eval --check-bars` on the shipped model: every bar of docs/SHAPES_WORLD.md is met
     /// (questions, captions, 4-shot task inference, the temporal ablation), through the product path.
     func testShippedModelMeetsEveryQualityBar() throws {
         let r = try TinyModel.flamingo(["eval", repository.appendingPathComponent("Models/eval").path, "--json",
@@ -47,6 +47,23 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertEqual(bars.count, 11)
         for bar in bars {
             XCTAssertEqual(bar["passed"] as? Bool, true, "\(bar["name"] as? String ?? "?"): \(bar["value"] as? Double ?? -1)")
+        }
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    /// The shipped model quantized to int8 (`flamingo quantize`) meets every bar too.
+    func testInt8CopyOfTheShippedModelMeetsEveryQualityBar() throws {
+        let int8 = dir.appendingPathComponent("int8")
+        let q = try TinyModel.flamingo(["quantize", repository.appendingPathComponent("Models/shapes-v1").path, "--out", int8.path],
+                                       scratch: dir)
+        XCTAssertEqual(q.status, 0, q.stderr)
+        let r = try TinyModel.flamingo(["eval", repository.appendingPathComponent("Models/eval").path, "--json", "--check-bars",
+                                        "--model", int8.path], scratch: dir)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stderr)
+        let bars = try XCTUnwrap(report["bars"] as? [[String: Any]])
+        XCTAssertEqual(bars.count, 11)
+        for bar in bars {
+            XCTAssertEqual(bar["passed"] as? Bool, true, "int8 \(bar["name"] as? String ?? "?"): \(bar["value"] as? Double ?? -1)")
         }
         XCTAssertEqual(r.status, 0, r.stderr)
     }
