@@ -2,7 +2,7 @@ import CFFmpeg
 import Foundation
 
 /// An AVFormatContext over a `SecureFileInput`, opened with the hardening of
-/// DAEMON_ANCHORS.md §5: the format is probed by us and checked against the
+/// docs/VIDEO_READER.md §Hardening: the format is probed by us and checked against the
 /// allow-list before FFmpeg opens anything, every nested open is refused
 /// (`fl_refuse_io_open`), and an interrupt callback enforces the deadline.
 final class Demuxer {

@@ -5,7 +5,7 @@ import CFFmpeg
 /// is applied before cropping) is cut out as a source rectangle by
 /// `av_frame_apply_cropping`, scaled straight to R x R with bicubic
 /// filtering, then rotated upright. Colour matrix and range follow the
-/// frame, as the CLI's scale filter does (SWIFT_FFMPEG_NOTES §7.5).
+/// frame, as the CLI's scale filter does (docs/VIDEO_READER.md §Preprocessing).
 final class FramePreprocessor {
     let size: Int
     let rotation: Int

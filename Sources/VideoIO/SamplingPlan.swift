@@ -76,7 +76,7 @@ struct SamplingPlan {
     }
 
     /// Packets per run of decoding: small means seek-heavy sampling, where a
-    /// single decoder thread beats frame threading (SWIFT_FFMPEG_NOTES §7.4).
+    /// single decoder thread beats frame threading (docs/VIDEO_READER.md §Threading).
     var averageRunLength: Double { runs == 0 ? 0 : Double(packetsToDecode) / Double(runs) }
 
     /// The plan for `index`. Throws when no frame would ever be shown (every

@@ -2,7 +2,7 @@ import CFFmpeg
 import Foundation
 
 /// A file we opened ourselves and hand to FFmpeg through a custom AVIOContext,
-/// so FFmpeg never resolves a URL or picks a protocol (DAEMON_ANCHORS.md §5).
+/// so FFmpeg never resolves a URL or picks a protocol (docs/VIDEO_READER.md §Hardening).
 /// Opened with O_NOFOLLOW (unless allowed) and O_NONBLOCK (a FIFO cannot
 /// block the open), then checked with fstat to be a regular, non-empty file
 /// within the size limit.
