@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conversion
 import Foundation
 import Model
 import Tensor
@@ -56,13 +57,19 @@ struct BenchEngineCommand: AsyncParsableCommand {
         // products as bare sgemv calls; and the rate a large sgemv streams weights at.
         let lm = try FlamingoModel.load(directory: base.appendingPathComponent("lm"))
         let half = try FlamingoModel.load(directory: base.appendingPathComponent("lm-f16"))
+        // Int8 linear layers (the F16 model quantized: embeddings and the tied head stay F16).
+        let int8Directory = base.appendingPathComponent("lm-int8")
+        if !FileManager.default.fileExists(atPath: int8Directory.appendingPathComponent("model.safetensors").path) {
+            _ = try ModelQuantizer.quantize(model: base.appendingPathComponent("lm-f16"), to: int8Directory)
+        }
+        let int8 = try FlamingoModel.load(directory: int8Directory)
         let prompt = (0..<64).map { _ in Int(rng.next() % 50000) }
         let memory = lm.mediaMemory([])
         let shapes = Self.decodeShapes(lm.configuration.languageModel)
         let gemvWeights = shapes.map { [Float](repeating: 0.001, count: $0.n * $0.k) }
         let streaming = StreamingProbe()
         let weightBytes = Double(lm.languageModelParameterCount * 4)
-        for model in [lm, half] { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
+        for model in [lm, half, int8] { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
         Self.decodeProductsAlone(gemvWeights, shapes: shapes)
         var decodeRuns: [DecodeRun] = []
         for _ in 0..<max(1, runs) {
@@ -73,6 +80,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
             run.prefill = try Stopwatch.settledSeconds { try Self.greedy(lm, prompt: prompt, media: memory, tokens: 1) }
             run.halfGenerate = try Stopwatch.settledSeconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 32) }
             run.halfPrefill = try Stopwatch.settledSeconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 1) }
+            run.int8Generate = try Stopwatch.settledSeconds { try Self.greedy(int8, prompt: prompt, media: memory, tokens: 32) }
+            run.int8Prefill = try Stopwatch.settledSeconds { try Self.greedy(int8, prompt: prompt, media: memory, tokens: 1) }
             run.gemv = Stopwatch.settledSeconds { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
             run.bandwidth = streaming.bytesPerSecond()
             decodeRuns.append(run)
@@ -96,6 +105,14 @@ struct BenchEngineCommand: AsyncParsableCommand {
         print(String(format: "F16 weights at rest: %.1f ms per token, F32 %.1f ms: %.2fx (prefill 64 tokens %.3f s, F32 %.3f s)",
                      median(halfPerToken) * 1e3, median(perToken) * 1e3, median(zip(perToken, halfPerToken).map { $0 / $1 }),
                      median(decodeRuns.map(\.halfPrefill)), median(decodeRuns.map(\.prefill))))
+        let int8PerToken = decodeRuns.map(\.int8PerToken)
+        let int8Bytes = Double(int8.parametersKeptInInt8 + 2 * (int8.languageModelParameterCount - int8.parametersKeptInInt8))
+        let int8Bound = decodeRuns.map { int8Bytes / $0.bandwidth }
+        print(String(format: "Int8 linear layers (F16 embeddings): %.1f ms per token, F16 %.1f ms: %.2fx (prefill 64 tokens %.3f s); "
+                     + "%.0f MB per token at %.1f GB/s = %.1f ms (%.0f%% above)",
+                     median(int8PerToken) * 1e3, median(halfPerToken) * 1e3, median(zip(halfPerToken, int8PerToken).map { $0 / $1 }),
+                     median(decodeRuns.map(\.int8Prefill)), int8Bytes / 1e6, median(decodeRuns.map(\.bandwidth)) / 1e9,
+                     median(int8Bound) * 1e3, (median(zip(int8PerToken, int8Bound).map { $0 / $1 }) - 1) * 100))
         print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that",
                      median(vitRuns.map(\.gemm)), (median(vitRuns.map { $0.ours / $0.gemm }) - 1) * 100))
         print(String(format: "limit: the decode step's matrix-vector products alone in cblas_sgemv take %.1f ms: ours is %.0f%% above that",
@@ -110,9 +127,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
     struct DecodeRun {
         var torchGenerate: Double?, torchPrefill: Double?
         var generate = 0.0, prefill = 0.0, halfGenerate = 0.0, halfPrefill = 0.0, gemv = 0.0, bandwidth = 0.0
+        var int8Generate = 0.0, int8Prefill = 0.0
         /// Seconds per generated token after the prompt (31 tokens follow the prompt's).
         var perToken: Double { (generate - prefill) / 31 }
         var halfPerToken: Double { (halfGenerate - halfPrefill) / 31 }
+        var int8PerToken: Double { (int8Generate - int8Prefill) / 31 }
     }
 
     /// The decode workload of both engine benchmarks: `prompt`, then greedy tokens (argmax, no stop token)
