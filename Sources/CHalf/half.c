@@ -1,4 +1,5 @@
 #include "CHalf.h"
+#include "lane_sum.h"
 
 #include <string.h>
 #if defined(__x86_64__)
@@ -70,13 +71,7 @@ static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t
 }
 
 #if defined(__x86_64__)
-// The sum of a vector's eight lanes.
-__attribute__((target("avx2,fma,f16c"))) static inline float hsum8(__m256 s) {
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_movehdup_ps(q));
-    return _mm_cvtss_f32(q);
-}
+#define hsum8 flamingo_hsum8
 
 // One dot product per F16 or BF16 row (FORMAT: half_dot_scalar's bf16 flag for the tail), four accumulators
 // to hide the FMA latency. Written out once per format (a macro, not a helper taking the format) so that

@@ -1,4 +1,5 @@
 #include "CHalf.h"
+#include "lane_sum.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -15,13 +16,6 @@ static float i8_dot_scalar(const int8_t *w, const float *x, size_t k) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static inline float i8_hsum8(__m256 s) {
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_movehdup_ps(q));
-    return _mm_cvtss_f32(q);
-}
-
 // Eight int8 values widened to float32.
 #define LOAD8_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 
@@ -44,7 +38,7 @@ __attribute__((target("avx2,fma"))) static void i8_dot4_avx2(const int8_t *w, si
         a3 = _mm256_fmadd_ps(LOAD8_I8(w3 + j), xv, a3);
     }
     __m256 acc[4] = {a0, a1, a2, a3};
-    for (int r = 0; r < 4; r++) out[r] = i8_hsum8(acc[r]) + i8_dot_scalar(w + r * k + j, x + j, k - j);
+    for (int r = 0; r < 4; r++) out[r] = flamingo_hsum8(acc[r]) + i8_dot_scalar(w + r * k + j, x + j, k - j);
 }
 
 __attribute__((target("avx2,fma"))) static float i8_dot_avx2(const int8_t *w, const float *x, size_t k) {
@@ -55,7 +49,7 @@ __attribute__((target("avx2,fma"))) static float i8_dot_avx2(const int8_t *w, co
         a1 = _mm256_fmadd_ps(LOAD8_I8(w + j + 8), _mm256_loadu_ps(x + j + 8), a1);
     }
     for (; j + 8 <= k; j += 8) a0 = _mm256_fmadd_ps(LOAD8_I8(w + j), _mm256_loadu_ps(x + j), a0);
-    return i8_hsum8(_mm256_add_ps(a0, a1)) + i8_dot_scalar(w + j, x + j, k - j);
+    return flamingo_hsum8(_mm256_add_ps(a0, a1)) + i8_dot_scalar(w + j, x + j, k - j);
 }
 
 __attribute__((target("avx2"))) static void i8_widen_avx2(const int8_t *q, float scale, float *dst, size_t n) {

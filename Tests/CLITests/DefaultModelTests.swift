@@ -39,16 +39,20 @@ final class DefaultModelTests: XCTestCase {
 
     /// `flamingo eval Models/eval --check-bars` on the shipped model: every bar of docs/SHAPES_WORLD.md is met
     /// (questions, captions, 4-shot task inference, the temporal ablation), through the product path.
-    func testShippedModelMeetsEveryQualityBar() throws {
-        let r = try TinyModel.flamingo(["eval", repository.appendingPathComponent("Models/eval").path, "--json",
-                                        "--check-bars"], scratch: dir)
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stderr)
-        let bars = try XCTUnwrap(report["bars"] as? [[String: Any]])
-        XCTAssertEqual(bars.count, 11)
+    func testShippedModelMeetsEveryQualityBar() throws { try assertEveryBar() }
+
+    /// `flamingo eval Models/eval --check-bars` (on `model`, else the default) passes all 11 bars.
+    private func assertEveryBar(model: URL? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try TinyModel.flamingo(["eval", repository.appendingPathComponent("Models/eval").path, "--json", "--check-bars"]
+                                       + (model.map { ["--model", $0.path] } ?? []), scratch: dir)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stderr, file: file, line: line)
+        let bars = try XCTUnwrap(report["bars"] as? [[String: Any]], file: file, line: line)
+        XCTAssertEqual(bars.count, 11, file: file, line: line)
         for bar in bars {
-            XCTAssertEqual(bar["passed"] as? Bool, true, "\(bar["name"] as? String ?? "?"): \(bar["value"] as? Double ?? -1)")
+            XCTAssertEqual(bar["passed"] as? Bool, true, "\(model?.lastPathComponent ?? "default") \(bar["name"] as? String ?? "?"): "
+                           + "\(bar["value"] as? Double ?? -1)", file: file, line: line)
         }
-        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
     }
 
     /// The shipped model quantized to int8 (`flamingo quantize`) meets every bar too.
@@ -57,14 +61,6 @@ final class DefaultModelTests: XCTestCase {
         let q = try TinyModel.flamingo(["quantize", repository.appendingPathComponent("Models/shapes-v1").path, "--out", int8.path],
                                        scratch: dir)
         XCTAssertEqual(q.status, 0, q.stderr)
-        let r = try TinyModel.flamingo(["eval", repository.appendingPathComponent("Models/eval").path, "--json", "--check-bars",
-                                        "--model", int8.path], scratch: dir)
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.stderr)
-        let bars = try XCTUnwrap(report["bars"] as? [[String: Any]])
-        XCTAssertEqual(bars.count, 11)
-        for bar in bars {
-            XCTAssertEqual(bar["passed"] as? Bool, true, "int8 \(bar["name"] as? String ?? "?"): \(bar["value"] as? Double ?? -1)")
-        }
-        XCTAssertEqual(r.status, 0, r.stderr)
+        try assertEveryBar(model: int8)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Model
 @testable import Weights
@@ -7,23 +8,14 @@ import XCTest
 /// sgemm above), against a naive product of the widened weights. Sizes include
 /// k not a multiple of 8 or 32 (the kernel's scalar tail) and bias on and off.
 final class HalfLinearTests: XCTestCase {
-    private final class Owner {
-        let bits: UnsafeMutablePointer<UInt16>
-        init(_ values: [UInt16]) {
-            bits = .allocate(capacity: values.count)
-            bits.initialize(from: values, count: values.count)
-        }
-        deinit { bits.deallocate() }
-    }
-
     func testHalfWeightsMatchTheWidenedProduct() {
         var rng = SystemRandomNumberGenerator()
         for bfloat16 in [false, true] {
             for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (9, 40, 300, true), (17, 50, 101, false), (20, 35, 7, false)] {
                 let values = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
                 let bits: [UInt16] = values.map { bfloat16 ? UInt16($0.bitPattern >> 16) : Float16($0).bitPattern }
-                let owner = Owner(bits)
-                let matrix = WeightMatrix(rows: n, columns: k, half: UnsafeRawPointer(owner.bits), bfloat16: bfloat16, owner: owner)
+                let owner = PinnedBuffer(bits)
+                let matrix = WeightMatrix(rows: n, columns: k, half: owner.raw, bfloat16: bfloat16, owner: owner)
                 let widened = matrix.float32()
                 let bias = withBias ? (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } : nil
                 let linear = Linear(matrix: matrix, bias: bias)

@@ -10,15 +10,6 @@ import XCTest
 /// against a naive product of the dequantized weights. Sizes include k not a
 /// multiple of 8 (the kernel's scalar tail), n not a multiple of 4, bias on and off.
 final class Int8LinearTests: XCTestCase {
-    private final class Owner {
-        let bytes: UnsafeMutablePointer<Int8>
-        init(_ values: [Int8]) {
-            bytes = .allocate(capacity: max(1, values.count))
-            bytes.initialize(from: values, count: values.count)
-        }
-        deinit { bytes.deallocate() }
-    }
-
     func testQuantizedRowsRoundToTheNearestStepOfTheirOwnScale() {
         var rng = SplitMix64(seed: 8)
         let (rows, k) = (5, 37)
@@ -47,8 +38,8 @@ final class Int8LinearTests: XCTestCase {
                                     (17, 50, 101, false), (20, 35, 7, false)] {
             let values = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let scales = (0..<n).map { _ in Float.random(in: 0.001...0.05, using: &rng) }
-            let owner = Owner(values)
-            let matrix = WeightMatrix(rows: n, columns: k, int8: UnsafeRawPointer(owner.bytes), scales: scales, owner: owner)
+            let owner = PinnedBuffer(values)
+            let matrix = WeightMatrix(rows: n, columns: k, int8: owner.raw, scales: scales, owner: owner)
             let widened = matrix.float32()
             for r in 0..<n { for j in 0..<k { XCTAssertEqual(widened[r * k + j], scales[r] * Float(values[r * k + j])) } }
             let bias = withBias ? (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } : nil
