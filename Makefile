@@ -10,7 +10,7 @@ BENCH_DIR    := .bench
 PYTHON_REF   := .venv-reference/bin/python
 TRAIN_OUT    := Training/out/shapes-v1
 
-.PHONY: deps build demo test eval train install-model bench-frames bench-videos bench-engine bench-caption reference-env reference-fixtures clean
+.PHONY: deps build demo test eval train install-model bench-frames bench-videos bench-engine bench-caption bench-smoke reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -88,6 +88,18 @@ bench-engine: build reference-env
 ## .bench/of3b and needs about 11 GB of memory), ours (f32 and f16 at rest) against PyTorch fp32.
 bench-caption: build reference-env
 	$(RELEASE_BIN) bench caption --runs 1
+
+## Every benchmark above, end to end, in minutes (CI runs it after the tests): bench frames on two
+## 5 s clips, bench engine with one run, bench caption at toy widths. Checks they run; times mean little.
+bench-smoke: build reference-env
+	@mkdir -p $(BENCH_DIR)
+	@[ -f $(BENCH_DIR)/smoke-h264.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 5 \
+	  -c:v libx264 -preset veryfast -g 30 $(BENCH_DIR)/smoke-h264.mp4
+	@[ -f $(BENCH_DIR)/smoke-vp9.webm ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 5 \
+	  -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 60 $(BENCH_DIR)/smoke-vp9.webm
+	$(RELEASE_BIN) bench frames --runs 1 $(BENCH_DIR)/smoke-h264.mp4 $(BENCH_DIR)/smoke-vp9.webm
+	$(RELEASE_BIN) bench engine --runs 1
+	$(RELEASE_BIN) bench caption --runs 1 --smoke
 
 clean:
 	rm -rf .build .demo-frames

@@ -27,15 +27,21 @@ struct BenchCaptionCommand: AsyncParsableCommand {
     @Flag(help: "Skip PyTorch (reuse the models already in --directory).")
     var skipPeer = false
 
+    @Flag(help: "Toy widths (a few MB, in --directory/smoke): checks that the benchmark runs end to end; its times mean nothing.")
+    var smoke = false
+
     static let frames = 8, tokens = 20
     /// `<image>` and three ordinary ids standing for "Caption:", as the peer uses.
     static let promptText = [34, 5313, 25]
 
     func run() async throws {
+        let directory = smoke ? URL(fileURLWithPath: self.directory).appendingPathComponent("smoke").path : self.directory
         let torch = skipPeer ? [:] : try TorchPeer.run(
             python: python, script: peer,
-            arguments: [directory, "--runs", String(runs), "--frames", String(Self.frames), "--tokens", String(Self.tokens)])
-        print("caption benchmark at OpenFlamingo-3B size (ViT-L/14, Perceiver 6x64, MPT-1B + cross-attention every layer),")
+            arguments: [directory, "--runs", String(runs), "--frames", String(Self.frames), "--tokens", String(Self.tokens)]
+                + (smoke ? ["--smoke"] : []))
+        print(smoke ? "caption benchmark, smoke run at toy widths (checks that it runs; the times mean nothing):"
+                    : "caption benchmark at OpenFlamingo-3B size (ViT-L/14, Perceiver 6x64, MPT-1B + cross-attention every layer),")
         print("\(Self.frames) frames as one media item, `<image>` + 3 prompt tokens, \(Self.tokens) greedy tokens; median of \(runs) run(s) after a warm-up")
         let base = URL(fileURLWithPath: directory)
         for dtype in ["f32", "f16"] {

@@ -50,6 +50,17 @@ def set_3b_sizes():
     ref.EOC_ID, ref.MEDIA_ID, ref.PAD_ID, ref.EOS_ID = 50277, 50278, 50279, 0
 
 
+def set_smoke_sizes():
+    """`--smoke`: the same model classes and workload at toy widths (a few MB), so CI checks the
+    benchmark still runs end to end (make bench-smoke); its timings mean nothing."""
+    set_3b_sizes()
+    ref.VISION = dict(image_size=224, patch_size=14, width=64, layers=2, heads=4, mlp_ratio=4.0)
+    ref.RESAMPLER = dict(depth=1, heads=2, dim_head=32, num_latents=8, ff_mult=2)
+    ref.XATTN = dict(heads=2, dim_head=32, ff_mult=2)
+    ref.LM = dict(d_model=64, n_heads=4, mlp_ratio=4, max_seq_len=128)
+    VARIANT["n_layers"] = 2
+
+
 VARIANT = dict(seed=0, quick_gelu=True, max_num_frames=None, max_num_media=None, cross_attn_every_n_layers=1,
                n_layers=24)
 
@@ -98,10 +109,11 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=20)
+    ap.add_argument("--smoke", action="store_true", help="toy widths: checks the benchmark runs, times nothing real")
     args = ap.parse_args()
     torch.set_num_threads(1)  # OpenBLAS keeps its own 2 threads: the fastest setting here
     torch.manual_seed(0)
-    set_3b_sizes()
+    set_smoke_sizes() if args.smoke else set_3b_sizes()
 
     t0 = time.perf_counter()
     model = ref.build_model(VARIANT)
