@@ -176,6 +176,10 @@ public final class DirectoryWatcher: @unchecked Sendable {
                     if configuration.recursive && !entry.hasPrefix(".") { visit(path) }
                 } else if (st.st_mode & S_IFMT) == S_IFREG && take(path, name: entry) {
                     out.append(path)
+                } else if (st.st_mode & S_IFMT) == S_IFLNK && FileFilter.accepts(entry) {
+                    // Links are not followed in a watched folder: said once per file, not silently skipped.
+                    let first = lock.withLock { passedOver.count < 100_000 && passedOver.insert(path).inserted }
+                    if first { logger.notice("symbolic link not followed; links in a watched directory are skipped", metadata: ["file": "\(path)"]) }
                 }
             }
         }

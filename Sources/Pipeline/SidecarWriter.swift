@@ -64,7 +64,9 @@ public enum SidecarWriter {
         let synced = fsync(fd) == 0
         close(fd)
         guard written == contents.count, synced else { throw .io(path: temporary, reason: "write failed: \(String(cString: strerror(errno)))") }
-        if let video, let fingerprint, Sidecar.Fingerprint.of(path: video) != fingerprint {
+        // The fingerprint is of what was read: a link's target (a path named on the command line may be a link).
+        if let video, let fingerprint,
+           Sidecar.Fingerprint.of(path: URL(fileURLWithPath: video).resolvingSymlinksInPath().path) != fingerprint {
             throw .videoChanged(path: video)
         }
         if requireOurs && !mayReplace(target) { throw .notOurs(path: target) }

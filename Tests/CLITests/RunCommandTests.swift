@@ -180,4 +180,14 @@ final class RunCommandTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: video + ".flamingo.json"))
     }
+
+    /// A path named on the command line may be a symbolic link: the sidecar is written next to the
+    /// link, fingerprinted for what was read (it used to fail with a false "changed while processed").
+    func testCommandLineLinkGetsItsSidecar() throws {
+        let link = dir.appendingPathComponent("link.mp4")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: dir.appendingPathComponent("a.mp4"))
+        let result = try run([link.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try sidecar("link.mp4")["status"] as? String, "ok")
+    }
 }
