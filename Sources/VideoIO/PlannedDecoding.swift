@@ -48,9 +48,12 @@ struct PlannedDecoding: Sendable {
             capacity: Self.pictureBudgetBytes / max(1, size * size * 3))
         let results = WorkerResults(count: workers)
         let dispenser = RunDispenser()
-        let group = DispatchGroup()
+        // Threads of their own, not Dispatch's global queues: the caller blocks in `take()` while they
+        // decode, and a caller that is itself on a global-queue thread (the daemon's jobs) must not be
+        // able to use up the pool the workers would need.
+        let finished = DispatchSemaphore(value: 0)
         for w in 0..<workers {
-            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+            let thread = Thread {
                 do throws(VideoIOError) {
                     results.set(w, try decode(into: assembler, runs: dispenser, threads: threadsPerWorker))
                     assembler.workerEnded(nil)
@@ -58,7 +61,11 @@ struct PlannedDecoding: Sendable {
                     deadline.cancel()  // stop the other workers early
                     assembler.workerEnded(error)
                 }
+                finished.signal()
             }
+            thread.name = "flamingo-decode-\(w)"
+            thread.stackSize = 8 << 20  // decoders expect a main-thread-sized stack
+            thread.start()
         }
         var outcome = Outcome()
         var failure: VideoIOError?
@@ -71,7 +78,7 @@ struct PlannedDecoding: Sendable {
         } catch {
             failure = error
         }
-        group.wait()
+        for _ in 0..<workers { finished.wait() }
         if let failure { throw failure }
         for worker in results.all() {
             outcome.interlaced = outcome.interlaced || worker.interlaced
