@@ -1,6 +1,8 @@
 #include "CHalf.h"
 #include "lane_sum.h"
 
+#include <stdlib.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -66,10 +68,109 @@ static int i8_has_avx2(void) {
 }
 #endif
 
+#if defined(__x86_64__)
+// Integer dot products (llama.cpp's Q8_0 x Q8_0 scheme): the input row is quantized to int8 in
+// blocks of 32 values, each with its own scale, and each block's 32 products are summed exactly in
+// int32 by maddubs (|x| as unsigned times w with x's sign) and madd, then scaled into a float
+// accumulator. Four weight rows share each input block.
+__attribute__((target("avx2,fma"))) static void i8_dot4_q8_avx2(const int8_t *w, size_t k, const int8_t *xq,
+                                                                const float *xs, float out[4]) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (size_t b = 0; b < k / 32; b++) {
+        const size_t j = 32 * b;
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + j));
+        __m256i ax = _mm256_sign_epi8(xv, xv);
+        __m256 d = _mm256_set1_ps(xs[b]);
+        if ((j & 63) == 0) {
+            _mm_prefetch((const char *)(w + 4 * k + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + 5 * k + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + 6 * k + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + 7 * k + j), _MM_HINT_T0);
+        }
+#define I8_BLOCK(ACC, ROW)                                                                               \
+        {                                                                                                \
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(w + (ROW) * k + j));                        \
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, xv)), ones);        \
+            ACC = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, ACC);                                         \
+        }
+        I8_BLOCK(a0, 0)
+        I8_BLOCK(a1, 1)
+        I8_BLOCK(a2, 2)
+        I8_BLOCK(a3, 3)
+#undef I8_BLOCK
+    }
+    out[0] = flamingo_hsum8(a0);
+    out[1] = flamingo_hsum8(a1);
+    out[2] = flamingo_hsum8(a2);
+    out[3] = flamingo_hsum8(a3);
+}
+
+__attribute__((target("avx2,fma"))) static float i8_dot_q8_avx2(const int8_t *w, size_t k, const int8_t *xq,
+                                                               const float *xs) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < k / 32; b++) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + 32 * b));
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xs[b]), acc);
+    }
+    return flamingo_hsum8(acc);
+}
+#endif
+
+void flamingo_i8_quantize_blocks(const float *x, size_t n, int8_t *q, float *scales) {
+    for (size_t b = 0; b < n / 32; b++) {
+        const float *v = x + 32 * b;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) {
+            float a = v[j] < 0 ? -v[j] : v[j];
+            if (a > amax) amax = a;
+        }
+        float d = amax / 127.0f, inverse = d > 0 ? 1.0f / d : 0;
+        scales[b] = d;
+        for (int j = 0; j < 32; j++) {
+            float t = v[j] * inverse;
+            long r = t >= 0 ? (long)(t + 0.5f) : -(long)(-t + 0.5f);
+            q[32 * b + j] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+        }
+    }
+}
+
 void flamingo_i8_gemv(const int8_t *w, const float *scales, size_t k, const float *x, size_t m, float *y, size_t ldy,
                       size_t r0, size_t r1, float beta) {
     size_t r = r0;
 #if defined(__x86_64__)
+    if (i8_has_avx2() && k % 32 == 0 && k > 0 && m <= 8) {
+        // The input rows in int8 blocks (at most 8 rows: decoding, one per beam).
+        int8_t *xq = malloc(m * k);
+        float *xs = malloc(m * (k / 32) * sizeof(float));
+        if (xq && xs) {
+            for (size_t i = 0; i < m; i++) flamingo_i8_quantize_blocks(x + i * k, k, xq + i * k, xs + i * (k / 32));
+            for (; r + 4 <= r1; r += 4) {
+                for (size_t i = 0; i < m; i++) {
+                    float d[4];
+                    i8_dot4_q8_avx2(w + r * k, k, xq + i * k, xs + i * (k / 32), d);
+                    float *out = y + i * ldy + r;
+                    for (int q = 0; q < 4; q++) {
+                        float v = scales[r + q] * d[q];
+                        out[q] = beta == 0 ? v : beta * out[q] + v;
+                    }
+                }
+            }
+            for (; r < r1; r++) {
+                for (size_t i = 0; i < m; i++) {
+                    float v = scales[r] * i8_dot_q8_avx2(w + r * k, k, xq + i * k, xs + i * (k / 32));
+                    float *out = y + i * ldy + r;
+                    *out = beta == 0 ? v : beta * *out + v;
+                }
+            }
+        }
+        free(xq);
+        free(xs);
+        if (r == r1) return;
+    }
     for (; i8_has_avx2() && r + 4 <= r1; r += 4) {
         for (size_t i = 0; i < m; i++) {
             float d[4];

@@ -32,10 +32,15 @@ final class Int8LinearTests: XCTestCase {
         XCTAssertTrue(q[(2 * k)..<(3 * k)].allSatisfy { $0 == 0 })
     }
 
-    func testInt8WeightsMatchTheDequantizedProduct() {
+    /// Decoding (at most 8 input rows, k a multiple of 32): the inputs are quantized in blocks of 32 and
+    /// each block's products summed in int32. Checked against a naive integer twin (the same
+    /// quantization, integer sums; float rounding apart) and against the float product of the dequantized
+    /// weights within the bound the input scales give (|error| <= sum over blocks of scale / 2 * sum |W|).
+    /// Other shapes (prompts, or k not a multiple of 32) widen the weights: the float product itself.
+    func testInt8WeightsMatchTheIntegerTwinAndTheDequantizedProduct() {
         var rng = SplitMix64(seed: 2022)
-        for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (9, 40, 300, true),
-                                    (17, 50, 101, false), (20, 35, 7, false)] {
+        for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (2, 96, 7, false),
+                                    (9, 40, 300, true), (17, 64, 101, false), (20, 35, 7, false)] {
             let values = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let scales = (0..<n).map { _ in Float.random(in: 0.001...0.05, using: &rng) }
             let owner = PinnedBuffer(values)
@@ -46,11 +51,31 @@ final class Int8LinearTests: XCTestCase {
             let linear = Linear(matrix: matrix, bias: bias)
             let x = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
             let out = linear(x, rows: m)
+            let integer = m <= Linear.fusedHalfRows && k % 32 == 0
             for i in 0..<m {
+                var xq = [Int8](repeating: 0, count: k), xs = [Float](repeating: 0, count: k / 32)
+                if integer { x.withUnsafeBufferPointer { flamingo_i8_quantize_blocks($0.baseAddress! + i * k, k, &xq, &xs) } }
                 for r in 0..<n {
-                    var expected = bias?[r] ?? 0
-                    for j in 0..<k { expected += widened[r * k + j] * x[i * k + j] }
-                    XCTAssertEqual(out[i * n + r], expected, accuracy: 2e-5 * Float(k).squareRoot(), "m=\(m) k=\(k) n=\(n) row \(i) column \(r)")
+                    var float = bias?[r] ?? 0
+                    for j in 0..<k { float += widened[r * k + j] * x[i * k + j] }
+                    let got = out[i * n + r]
+                    guard integer else {
+                        XCTAssertEqual(got, float, accuracy: 2e-5 * Float(k).squareRoot(), "m=\(m) k=\(k) n=\(n) row \(i) column \(r)")
+                        continue
+                    }
+                    var twin: Float = 0, bound: Float = 0
+                    for b in 0..<(k / 32) {
+                        var sum = 0, magnitude: Float = 0
+                        for j in (32 * b)..<(32 * b + 32) {
+                            sum += Int(values[r * k + j]) * Int(xq[j])
+                            magnitude += abs(widened[r * k + j])
+                        }
+                        twin += xs[b] * Float(sum)
+                        bound += xs[b] / 2 * magnitude
+                    }
+                    twin = scales[r] * twin + (bias?[r] ?? 0)
+                    XCTAssertEqual(got, twin, accuracy: 1e-5 * max(1, abs(twin)), "integer twin m=\(m) k=\(k) n=\(n) row \(i) column \(r)")
+                    XCTAssertLessThanOrEqual(abs(got - float), bound * 1.0001 + 1e-5, "bound m=\(m) k=\(k) n=\(n) row \(i) column \(r)")
                 }
             }
             var acc = [Float](repeating: 1, count: m * n)

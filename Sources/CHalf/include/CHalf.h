@@ -18,12 +18,18 @@ void flamingo_half_gemv(const uint16_t *w, int bf16, size_t k, const float *x, s
 
 /// Int8 weights at rest, W[r, j] = scales[r] * w[r * k + j] with w in [-127, 127]:
 /// y[i * ldy + r] = beta * y[i * ldy + r] + dot(W[r, :], x[i * k ..< (i + 1) * k]) for rows r in [r0, r1)
-/// and m input rows (decoding), each weight byte read once and widened in registers (AVX2/FMA when present).
+/// and m input rows (decoding), each weight byte read once. With AVX2 and k a multiple of 32 (m <= 8)
+/// the input rows are quantized to int8 in blocks of 32 (flamingo_i8_quantize_blocks) and each block's
+/// products are summed exactly in int32; otherwise the weights are widened to float in registers.
 void flamingo_i8_gemv(const int8_t *w, const float *scales, size_t k, const float *x, size_t m, float *y, size_t ldy,
                       size_t r0, size_t r1, float beta);
 
 /// Rows [r0, r1) of an int8 matrix as float32 (scaled) into dst, (r1 - r0) * k values.
 void flamingo_i8_widen(const int8_t *w, const float *scales, size_t k, size_t r0, size_t r1, float *dst);
+
+/// The input quantization of flamingo_i8_gemv: n (a multiple of 32) values in blocks of 32, each
+/// with scales[b] = max|block| / 127 and q = round(x / scale) in [-127, 127] (an all-zero block: 0).
+void flamingo_i8_quantize_blocks(const float *x, size_t n, int8_t *q, float *scales);
 
 /// Symmetric per-row quantization of a (rows, k) float32 matrix: scales[r] = max|W[r, :]| / 127,
 /// q = round(W / scale) (half away from zero), clamped to [-127, 127]; an all-zero row gets scale 0.
