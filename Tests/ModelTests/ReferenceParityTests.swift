@@ -81,6 +81,7 @@ final class ReferenceParityTests: XCTestCase {
         let options = try XCTUnwrap(scoring["options"] as? [[Int]])
         let reference = try XCTUnwrap(scoring["logprobs"] as? [Double])
         let scores = try decoder.score(prompt: try XCTUnwrap(scoring["prompt_ids"] as? [Int]), options: options, media: memory)
+        XCTAssertEqual(scores.count, reference.count, "\(variant) one score per option")
         for (s, r) in zip(scores, reference) { XCTAssertEqual(s, r, accuracy: 1e-4 * max(1, abs(r)), "\(variant) option log-probability") }
     }
 
