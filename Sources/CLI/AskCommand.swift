@@ -39,7 +39,7 @@ struct AskCommand: AsyncParsableCommand {
         let rows = try CLIError.reporting {
             let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
             return try question.map { q in
-                let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options(maxTokens: 8))
+                let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options)
                 return Sidecar.Answer(question: q, answer: result.text, logprob: result.logprob)
             }
         }

@@ -24,7 +24,7 @@ struct CaptionCommand: AsyncParsableCommand {
         let session = try model.session()
         let result = try CLIError.reporting {
             let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
-            return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options(maxTokens: 48))
+            return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options)
         }
         if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {
             print(result.text)

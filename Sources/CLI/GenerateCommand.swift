@@ -25,10 +25,10 @@ struct GenerateCommand: AsyncParsableCommand {
     var media: [String] = []
 
     @Option(help: "Beams for beam search (1: greedy).")
-    var beams: Int = 1
+    var beams: Int = DecodingDefaults.beams
 
-    @Option(help: "Tokens to generate at most.")
-    var maxTokens: Int = 20
+    @Option(help: "Tokens to generate at most (generation stops earlier at <|endofchunk|>).")
+    var maxTokens: Int = DecodingDefaults.maxNewTokens
 
     @Option(help: "Beam length penalty (score / length^penalty).")
     var lengthPenalty: Double = 1.0

@@ -18,7 +18,11 @@ public struct Decoder: Sendable {
 
     /// The continuation of `prompt` (token ids, `<image>` marking each media
     /// item), ending with `<|endofchunk|>` when the model produced it.
-    public func generate(prompt: [Int], media: FlamingoModel.MediaMemory, options: GenerationOptions) throws(ModelError) -> [Int] {
+    /// At most `options.maxNewTokens` tokens, and no more than the context has room for after the
+    /// prompt ("up to N tokens": a long prompt on a short-context model gets fewer, not an error).
+    public func generate(prompt: [Int], media: FlamingoModel.MediaMemory, options requested: GenerationOptions) throws(ModelError) -> [Int] {
+        var options = requested
+        options.maxNewTokens = min(options.maxNewTokens, max(1, model.configuration.languageModel.maxSeqLen - prompt.count))
         guard options.maxNewTokens >= 1 else { return [] }
         guard options.numBeams >= 1 else { throw .invalidInput("num_beams must be at least 1") }
         var state = model.makeState(capacity: min(model.configuration.languageModel.maxSeqLen, prompt.count + options.maxNewTokens))

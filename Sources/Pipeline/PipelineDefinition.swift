@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 
 /// What to compute for each video: the model, how frames are sampled, how
 /// answers are decoded, and the tasks. Parsed from `Pipelines/*.yaml` by
@@ -35,11 +36,12 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
         }
     }
 
+    /// Unset keys take `DecodingDefaults` (what the CLI uses too).
     public struct Decoding: Sendable, Equatable, Codable {
         /// 1: greedy.
-        public var beams: Int = 3
-        public var maxTokens: Int = 20
-        public var lengthPenalty: Double = 0
+        public var beams: Int = DecodingDefaults.beams
+        public var maxTokens: Int = DecodingDefaults.maxNewTokens
+        public var lengthPenalty: Double = DecodingDefaults.lengthPenalty
     }
 }
 

@@ -27,6 +27,17 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertLessThan(json["logprob"] as? Double ?? 0, 0)
     }
 
+    /// One set of decoding defaults: the default pipeline's sidecar says what `flamingo caption` prints.
+    func testDefaultPipelineCaptionEqualsTheCaptionCommand() throws {
+        let caption = try TinyModel.flamingo(["caption", sample, "--json"], scratch: dir)
+        let sidecar = try TinyModel.flamingo(["run", sample, "--stdout"], scratch: dir)
+        XCTAssertEqual(sidecar.status, 0, sidecar.stderr)
+        let fromCaption = try XCTUnwrap(JSONSerialization.jsonObject(with: caption.stdout) as? [String: Any])["caption"] as? String
+        let fromSidecar = try XCTUnwrap(JSONSerialization.jsonObject(with: sidecar.stdout) as? [String: Any])["caption"] as? [String: Any]
+        XCTAssertEqual(fromSidecar?["text"] as? String, fromCaption)
+        XCTAssertEqual(fromCaption, "a green square moving up and a white triangle moving left.")
+    }
+
     func testAnswersAboutTheSampleClip() throws {
         let qa = [("how many shapes are there?", "two"), ("what color is the triangle?", "white"),
                   ("what shape is the green object?", "square"), ("which way is the white triangle moving?", "left"),

@@ -93,7 +93,7 @@ final class EvalCommandTests: XCTestCase {
         let caption = try flamingo(["caption", clip, "--model", model, "--json"])
         XCTAssertEqual(caption.status, 0, caption.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: caption.stdout) as? [String: Any])
-        let expected = try greedy(Prompts.caption, media: 1, maxTokens: 48)
+        let expected = try greedy(Prompts.caption, media: 1, maxTokens: DecodingDefaults.maxNewTokens)
         XCTAssertEqual(json["caption"] as? String, expected.text)
         XCTAssertEqual(json["logprob"] as? Double ?? 0, expected.logprob, accuracy: 1e-4)
 
@@ -103,7 +103,7 @@ final class EvalCommandTests: XCTestCase {
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: ask.stdout) as? [[String: Any]])
         XCTAssertEqual(rows.compactMap { $0["question"] as? String }, questions)
         for (row, q) in zip(rows, questions) {
-            let e = try greedy(Prompts.question(q), media: 1, maxTokens: 8)
+            let e = try greedy(Prompts.question(q), media: 1, maxTokens: DecodingDefaults.maxNewTokens)
             XCTAssertEqual(row["answer"] as? String, e.text)
             XCTAssertEqual(row["logprob"] as? Double ?? 0, e.logprob, accuracy: 1e-4)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import XCTest
 @testable import Pipeline
 
@@ -15,7 +16,10 @@ final class PipelineLoaderTests: XCTestCase {
         XCTAssertEqual(standard.name, "default")
         XCTAssertEqual(standard.model, "default")
         XCTAssertEqual(standard.sampling.maxFrames, 10)
-        XCTAssertEqual(standard.decoding.beams, 3)
+        // No decoding block: the defaults every command shares (greedy, 48 tokens).
+        XCTAssertEqual(standard.decoding.beams, DecodingDefaults.beams)
+        XCTAssertEqual(standard.decoding.maxTokens, DecodingDefaults.maxNewTokens)
+        XCTAssertEqual(DecodingDefaults.beams, 1)
         XCTAssertEqual(standard.tasks.map(\.kind), ["caption", "qa", "classify"])
         XCTAssertEqual(standard.contentHash.count, 64)
 
