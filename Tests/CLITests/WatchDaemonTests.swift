@@ -182,6 +182,11 @@ final class WatchDaemonTests: XCTestCase {
         for name in clips.map(\.0) where name != "real.rm" {
             XCTAssertEqual(sidecar(name)?["status"] as? String, "ok", "\(name): \(sidecar(name) ?? [:])")
             XCTAssertEqual(sidecar(name)?["frames"] as? [Double], [0, 1, 2], name)
+            // The same samples through `flamingo frames`.
+            let frames = try TinyModel.flamingo(["frames", inbox.appendingPathComponent(name).path, "--json", "--size", "32"], scratch: dir)
+            XCTAssertEqual(frames.status, 0, "\(name): \(frames.stderr)")
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: frames.stdout) as? [String: Any], name)
+            XCTAssertEqual((json["frames"] as? [[String: Any]])?.compactMap { $0["time_s"] as? Double }, [0, 1, 2], name)
         }
         let real = try XCTUnwrap(sidecar("real.rm")?["error"] as? [String: Any])
         XCTAssertEqual(real["code"] as? String, "unsupported_format")
