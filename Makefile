@@ -31,13 +31,13 @@ demo: build
 
 ## The test suite (fixtures are made at test time with the ffmpeg CLI; DefaultModelTests run the
 ## shipped model on the sample clip and `flamingo eval Models/eval --check-bars` on it: every quality
-## bar of docs/SHAPES_WORLD.md is a test).
+## bar of docs/WORLD.md is a test).
 test: deps
 	$(SWIFT) build --build-tests
 	bash systemd/check.sh .build/debug/flamingo
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-## A model on the committed evaluation set (release build); fails below the bars of docs/SHAPES_WORLD.md.
+## A model on the committed evaluation set (release build); fails below the bars of docs/WORLD.md.
 ## `make eval MODEL=Training/out/shapes-v1/model` after `make train`.
 MODEL ?= Models/shapes-v1
 eval: build

@@ -1,7 +1,7 @@
 """Shapes World v1: the scene model and the language, as pure functions.
 
 This module is the executable form of Training/README.md (which follows
-docs/SHAPES_WORLD.md).  Both clip renderers (render_train.py, the
+docs/WORLD.md).  Both clip renderers (render_train.py, the
 numpy rasteriser used for training, and render_eval.py, the ffmpeg filter
 graph used for evaluation) share exactly this: scene sampling, frame timing
 and the language.  Nothing here draws pixels or runs ffmpeg.

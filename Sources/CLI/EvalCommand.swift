@@ -12,7 +12,7 @@ struct EvalCommand: AsyncParsableCommand {
             question accuracy per type (balanced subset), caption exact match, the few-shot curve \
             (0, 1, 2, 4, 8 shots) and the temporal ablation (direction of moving objects and colour, \
             with the resampler's temporal embeddings as trained and zeroed). With --check-bars the exit \
-            status is 1 when a quality bar of docs/SHAPES_WORLD.md is missed.
+            status is 1 when a quality bar of docs/WORLD.md is missed.
             """)
 
     @Argument(help: "Directory with labels.jsonl (and fewshot.jsonl), video paths relative to it.")

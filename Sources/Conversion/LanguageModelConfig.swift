@@ -1,7 +1,7 @@
 import Foundation
 
 /// The Hugging Face config.json of the language model, for the three families
-/// of the released OpenFlamingo models (docs/OPENFLAMINGO.md §Released models, §Language models):
+/// of the released OpenFlamingo models (docs/MODEL.md §Released models, §Language models):
 /// "mosaic_gpt" (MPT-1B), "mpt" (MPT-7B, llm-foundry names) and "gpt_neox"
 /// (RedPajama-INCITE). Also says where each family keeps its tensors.
 struct LanguageModelConfig {

@@ -3,7 +3,7 @@ import Model
 import Weights
 
 /// Turns what a user downloads for a released OpenFlamingo model into one
-/// model directory in the engine's format (docs/OPENFLAMINGO.md §Checkpoints, §Conversion):
+/// model directory in the engine's format (docs/MODEL.md §Checkpoints, §Conversion):
 /// - `checkpoint`: OpenFlamingo's `checkpoint.pt` (perceiver, gated
 ///   cross-attention, resized embeddings; plain or under `model_state_dict`,
 ///   with or without `module.`),

@@ -4,7 +4,7 @@ import Foundation
 /// read from an open_clip state dict (`visual.*`; the text tower is dropped)
 /// or from a Hugging Face CLIPVisionModel / CLIPModel directory, whose names
 /// are mapped and whose q/k/v projections are packed into `in_proj`
-/// (docs/OPENFLAMINGO.md §Conversion, step 1).
+/// (docs/MODEL.md §Conversion, step 1).
 struct VisionCheckpoint {
     /// open_clip name (without `visual.`) -> loader.
     var tensors: [String: (shape: [Int], load: () throws -> [Float])] = [:]

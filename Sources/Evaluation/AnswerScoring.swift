@@ -1,6 +1,6 @@
 import Foundation
 
-/// Exact-match scoring (docs/SHAPES_WORLD.md §Language): lower-case, trim white space, drop
+/// Exact-match scoring (docs/WORLD.md §Language): lower-case, trim white space, drop
 /// one final period (Training/world.py `normalize_answer`).
 public enum AnswerScoring {
     public static func normalize(_ text: String) -> String {

@@ -1,4 +1,4 @@
-/// The shipped model's quality bars (docs/SHAPES_WORLD.md §Quality bars).
+/// The shipped model's quality bars (docs/WORLD.md §Quality bars).
 public enum QualityBars {
     public struct Result: Codable, Sendable {
         public var name: String

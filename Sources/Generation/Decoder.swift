@@ -7,7 +7,7 @@ import Tensor
 /// the self-attention KV cache making each new token cost one row.
 /// Beam search reproduces Hugging Face transformers 4.33 `beam_search`
 /// (early_stopping=False) token for token; `<image>` and pad are suppressed
-/// as OpenFlamingo's generation needs (docs/OPENFLAMINGO.md §Gated cross-attention, §Generation).
+/// as OpenFlamingo's generation needs (docs/MODEL.md §Gated cross-attention, §Generation).
 public struct Decoder: Sendable {
     public let model: FlamingoModel
 

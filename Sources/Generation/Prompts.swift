@@ -1,5 +1,5 @@
 /// The prompt conventions the shipped model was trained with (OpenFlamingo's
-/// evaluation prompts; docs/SHAPES_WORLD.md §Prompts). Each media
+/// evaluation prompts; docs/WORLD.md §Prompts). Each media
 /// item is one `<image>`; an answer ends with `<|endofchunk|>`.
 public enum Prompts {
     /// `<image>Caption:` → ` a red circle moving left.<|endofchunk|>`

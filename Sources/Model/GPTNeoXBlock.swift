@@ -11,7 +11,7 @@ import Weights
 /// rotary embeddings (rotate_half form, base `rotary_emb_base`) on the first
 /// rotary_pct · head_dim dims of q and k at absolute positions; scale
 /// 1/sqrt(head_dim); causal; LayerNorms and linears with biases; exact GELU
-/// (docs/OPENFLAMINGO.md §Language models).
+/// (docs/MODEL.md §Language models).
 struct GPTNeoXBlock: DecoderBlock {
     let inputNorm: LayerNorm
     let postAttentionNorm: LayerNorm

@@ -10,7 +10,7 @@ import Weights
 /// `<image>` came last before it (or at it); tokens before the first
 /// `<image>` get exactly zero attention output, but the feed-forward branch
 /// still applies to them (ref: open_flamingo/src/helpers.py
-/// `MaskedCrossAttention.forward`, docs/OPENFLAMINGO.md §Gated cross-attention).
+/// `MaskedCrossAttention.forward`, docs/MODEL.md §Gated cross-attention).
 struct GatedCrossAttentionBlock: Sendable {
     let norm: LayerNorm
     let toQ: Linear

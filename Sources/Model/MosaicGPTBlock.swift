@@ -7,7 +7,7 @@ import Weights
 /// Attention: fused Wqkv (3d, d) rows [q; k; v], optional QK-LayerNorm over the
 /// full width before the head split, scale 1/sqrt(head_dim), causal mask and
 /// ALiBi bias slope_h · (j - i) with slope_h = 2^(-h · alibi_bias_max / n_heads)
-/// (ref: mosaic_gpt.py `build_alibi_bias`, `MultiheadAttention`; docs/OPENFLAMINGO.md §Language models).
+/// (ref: mosaic_gpt.py `build_alibi_bias`, `MultiheadAttention`; docs/MODEL.md §Language models).
 /// With architecture "mpt" (MPT-7B, llm-foundry / transformers `MptBlock` names:
 /// norm_1, norm_2, ffn.up_proj, ffn.down_proj; no QK-LayerNorm) the slopes follow
 /// `build_mpt_alibi_tensor`, which interleaves them when n_heads is not a power of 2.

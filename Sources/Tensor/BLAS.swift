@@ -4,7 +4,7 @@ import COpenBLAS
 /// are (out_features, in_features) row-major and y = x · Wᵀ + b.
 /// A single row (decode steps) goes through `cblas_sgemv`: OpenBLAS 0.3.21
 /// does not forward M=1 sgemm to gemv and is 3-7x slower that way
-/// (docs/PERF_LIMITS.md §BLAS).
+/// (docs/LIMITS.md §BLAS).
 public enum BLAS {
     /// out (M, N) = x (M, K) · w (N, K)ᵀ [+ bias (N)] [+ out if accumulate].
     @inlinable

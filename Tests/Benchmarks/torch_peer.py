@@ -3,7 +3,7 @@
 Builds, with a fixed seed, the two benchmark models of issue 3 and writes
 them as model directories in the Swift engine's format, then times them in
 PyTorch in its fastest setting on this machine (torch threads 1, OpenBLAS's
-own 2 threads; docs/PERF_LIMITS.md §PyTorch peer):
+own 2 threads; docs/LIMITS.md §PyTorch peer):
   vit/  ViT-B/16 at 224 (open_clip 2.20 VisionTransformer, QuickGELU), tokens
         for 8 frames; the rest of the Flamingo is tiny.
   lm/   a GPT-2-small-sized MosaicGPT (12 layers, d 768, 12 heads, vocab 50432,

@@ -5,7 +5,7 @@ shapes of OpenFlamingo-3B (CLIP ViT-L/14 at 224, Perceiver depth 6 / 64 latents 
 MosaicGPT 24 x 2048 with a gated cross-attention block before every layer, vocab 50280) and random
 weights, writes it twice in the Swift engine's format (OUTDIR/f32 and OUTDIR/f16, the latter being what
 `flamingo convert --dtype f16` gives a user), then times one caption in PyTorch in its fastest setting here
-(fp32, torch threads 1 with OpenBLAS's own 2 threads; docs/PERF_LIMITS.md §PyTorch peer): 8 frames through the
+(fp32, torch threads 1 with OpenBLAS's own 2 threads; docs/LIMITS.md §PyTorch peer): 8 frames through the
 ViT and the resampler as one media item, the prompt `<image>Caption:` (3 tokens), then 20 greedy tokens
 with the KV cache. Prints one JSON object (seconds, median of --runs, after one warm-up).
 

@@ -48,7 +48,7 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertEqual(rows.compactMap { $0["answer"] as? String }, qa.map { $0.1 })
     }
 
-    /// `flamingo eval Models/eval --check-bars` on the shipped model: every bar of docs/SHAPES_WORLD.md is met
+    /// `flamingo eval Models/eval --check-bars` on the shipped model: every bar of docs/WORLD.md is met
     /// (questions, captions, 4-shot task inference, the temporal ablation), through the product path.
     func testShippedModelMeetsEveryQualityBar() throws { try assertEveryBar() }
 
