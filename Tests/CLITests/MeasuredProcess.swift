@@ -1,19 +1,28 @@
 import Foundation
 import Glibc
 
-/// Runs a program as a child with posix_spawn and reaps it with wait4, so the
-/// test sees what Foundation's Process hides: the signal that ended it and
-/// its peak resident memory. stdout and stderr go to files.
+/// Runs a program as a child with posix_spawn (stdin /dev/null, stdout and
+/// stderr to files, default signal dispositions, empty signal mask) and reaps
+/// it with wait4, so a test sees what Foundation's Process hides: the signal
+/// that ended it and its peak resident memory. Past `timeout` seconds the
+/// child gets SIGKILL and `timedOut` is set.
 struct MeasuredProcess {
     var status: Int32?
     /// The signal that killed the child, if one did.
     var signal: Int32?
+    var timedOut = false
     /// Peak resident set size, KiB (ru_maxrss).
-    var maxResidentKiB: Int
-    var stdout: Data
-    var stderr: String
+    var maxResidentKiB = 0
+    var seconds = 0.0
+    var stdout = Data()
+    var stderr = ""
 
-    static func run(_ executable: String, _ arguments: [String], scratch: URL) throws -> MeasuredProcess {
+    struct SpawnError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], scratch: URL,
+                    timeout: Double = .infinity) throws -> MeasuredProcess {
         let outURL = scratch.appendingPathComponent("out-\(UUID().uuidString)")
         let errURL = scratch.appendingPathComponent("err-\(UUID().uuidString)")
         defer {
@@ -26,19 +35,49 @@ struct MeasuredProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attr, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw CocoaError(.fileReadNoPermission, userInfo: ["errno": spawned, "path": executable]) }
+        var pid = pid_t()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let spawned = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+        guard spawned == 0 else { throw SpawnError(description: "posix_spawn \(executable): \(String(cString: strerror(spawned)))") }
+
+        var result = MeasuredProcess()
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let exited = status & 0x7f == 0
-        return MeasuredProcess(
-            status: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
-            maxResidentKiB: usage.ru_maxrss, stdout: (try? Data(contentsOf: outURL)) ?? Data(),
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        while true {
+            let r = wait4(pid, &status, result.timedOut ? 0 : WNOHANG, &usage)
+            if r == pid { break }
+            if r == -1 {
+                if errno == EINTR { continue }
+                throw SpawnError(description: "wait4: \(String(cString: strerror(errno)))")
+            }
+            if elapsed() > timeout {
+                kill(pid, SIGKILL)
+                result.timedOut = true
+            } else {
+                usleep(elapsed() < 1 ? 2_000 : 20_000)
+            }
+        }
+        result.seconds = elapsed()
+        result.maxResidentKiB = Int(usage.ru_maxrss)
+        if status & 0x7F == 0 { result.status = (status >> 8) & 0xFF } else { result.signal = status & 0x7F }
+        result.stdout = (try? Data(contentsOf: outURL)) ?? Data()
+        result.stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return result
     }
 
     /// The `flamingo` binary built beside the test runner.

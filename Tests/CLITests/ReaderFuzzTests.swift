@@ -327,10 +327,9 @@ private final class ResultBox: @unchecked Sendable {
     }
 }
 
-/// Runs `prlimit --as=N -- flamingo frames PATH --size 32 --json` with posix_spawn (stdin /dev/null,
-/// stdout and stderr to files, default signal dispositions, empty signal mask) and reaps it with
-/// wait4, which gives the exit status or signal and the child's peak RSS (prlimit execs flamingo,
-/// so it is the same process). Past `timeout` seconds the child gets SIGKILL and counts as a hang.
+/// Runs `prlimit --as=N -- flamingo frames PATH --size 32 --json` through `MeasuredProcess`
+/// (prlimit execs flamingo, so the peak RSS is flamingo's). Past `timeout` seconds the child is
+/// killed and counts as a hang.
 private struct Runner: Sendable {
     let argvPrefix: [String]
     let argvSuffix: [String]
@@ -342,12 +341,10 @@ private struct Runner: Sendable {
 
     func check(path: String, scratch: URL) throws -> Outcome {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let outPath = scratch.appendingPathComponent("stdout").path
-        let errPath = scratch.appendingPathComponent("stderr").path
-        let r = try Self.spawn(argvPrefix + [path] + argvSuffix, stdout: outPath, stderr: errPath, timeout: timeout)
-        let stdout = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
-        let stderr = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
-        var o = Outcome(label: "", problem: nil, stderr: stderr, rssKiB: r.maxRSSKiB, seconds: r.seconds)
+        let argv = argvPrefix + [path] + argvSuffix
+        let r = try MeasuredProcess.run(argv[0], Array(argv.dropFirst()), scratch: scratch, timeout: timeout)
+        let stdout = r.stdout, stderr = r.stderr
+        var o = Outcome(label: "", problem: nil, stderr: stderr, rssKiB: r.maxResidentKiB, seconds: r.seconds)
         let lastLine = stderr.split(separator: "\n").last.map(String.init) ?? ""
         if r.timedOut {
             o.label = "HANG"
@@ -355,7 +352,7 @@ private struct Runner: Sendable {
         } else if let signal = r.signal {
             o.label = "SIGNAL"
             o.problem = "killed by signal \(signal) (\(Self.signalName(signal))); stderr: \(stderr.suffix(400))"
-        } else if r.exitCode == 0 {
+        } else if r.status == 0 {
             o.label = "ok"
             let json = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any]
             if json == nil {
@@ -365,7 +362,7 @@ private struct Runner: Sendable {
                 o.label = "BAD_OUTPUT"
                 o.problem = "exit 0 but `frames` is missing or empty"
             }
-        } else if r.exitCode == 1 {
+        } else if r.status == 1 {
             let prefix = "Error: \(path): "
             let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true)
             o.label = Self.code(of: lastLine)
@@ -378,11 +375,11 @@ private struct Runner: Sendable {
                     + String(decoding: stdout.prefix(60), as: UTF8.self).debugDescription
             }
         } else {
-            o.label = "EXIT_\(r.exitCode ?? -1)"
-            o.problem = "exit status \(r.exitCode ?? -1); stderr: \(stderr.suffix(400))"
+            o.label = "EXIT_\(r.status ?? -1)"
+            o.problem = "exit status \(r.status ?? -1); stderr: \(stderr.suffix(400))"
         }
-        if o.problem == nil, r.maxRSSKiB > ReaderFuzzTests.rssLimitKiB {
-            o.problem = "peak RSS \(r.maxRSSKiB / 1024) MiB over \(ReaderFuzzTests.rssLimitKiB / 1024) MiB (outcome \(o.label))"
+        if o.problem == nil, r.maxResidentKiB > ReaderFuzzTests.rssLimitKiB {
+            o.problem = "peak RSS \(r.maxResidentKiB / 1024) MiB over \(ReaderFuzzTests.rssLimitKiB / 1024) MiB (outcome \(o.label))"
             o.label = "RSS"
         }
         return o
@@ -398,7 +395,7 @@ private struct Runner: Sendable {
             ("is not supported", "unsupported_codec"), ("exceeds the limit", "resolution_too_large"),
             (": lasts at least ", "too_long"), ("video packets", "too_many_packets"), ("s deadline", "timed_out"),
             (": is corrupt: ", "corrupt"), ("changed while it was being read", "file_changed"),
-            ("invalid sampling options", "invalid_options"), (" failed: ", "ffmpeg_error"),
+            ("invalid options: ", "invalid_options"), (" failed: ", "ffmpeg_error"),
         ]
         return table.first { message.contains($0.0) }?.1 ?? "other_error"
     }
@@ -414,72 +411,6 @@ private struct Runner: Sendable {
         case SIGKILL: "SIGKILL, e.g. the OOM killer"
         default: "signal \(s)"
         }
-    }
-
-    struct Result {
-        var exitCode: Int32?
-        var signal: Int32?
-        var timedOut = false
-        var maxRSSKiB = 0
-        var seconds = 0.0
-    }
-
-    struct SpawnError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func spawn(_ argv: [String], stdout: String, stderr: String, timeout: Double) throws -> Result {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attr, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        var pid = pid_t()
-        let start = DispatchTime.now()
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cargs, environ)
-        guard rc == 0 else { throw SpawnError(description: "posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
-
-        var result = Result()
-        var status: Int32 = 0
-        var usage = rusage()
-        while true {
-            let r = wait4(pid, &status, result.timedOut ? 0 : WNOHANG, &usage)
-            if r == pid { break }
-            if r == -1 {
-                if errno == EINTR { continue }
-                throw SpawnError(description: "wait4: \(String(cString: strerror(errno)))")
-            }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-            if elapsed > timeout {
-                kill(pid, SIGKILL)
-                result.timedOut = true
-            } else {
-                usleep(elapsed < 1 ? 2_000 : 20_000)
-            }
-        }
-        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        result.maxRSSKiB = Int(usage.ru_maxrss)
-        if status & 0x7F == 0 {
-            result.exitCode = (status >> 8) & 0xFF
-        } else {
-            result.signal = status & 0x7F
-        }
-        return result
     }
 }
 
