@@ -98,7 +98,6 @@ struct ContentTimeline: Equatable {
     /// k whose time falls inside a segment; or, when that is more than
     /// `maxFrames`, `maxFrames` times spread evenly over the content (gaps
     /// skipped). No content at all (a still image) gives the single time 0.
-    /// Without gaps this is exactly `SamplingOptions.sampleTimes(duration:)`.
     func sampleTimes(_ options: SamplingOptions) -> [Double] {
         let duration = durationSeconds
         guard duration.isFinite, duration > 0 else { return [0] }

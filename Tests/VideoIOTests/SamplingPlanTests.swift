@@ -4,16 +4,22 @@ import XCTest
 
 /// The sampling rule and the packet plan, on synthetic inputs with known answers.
 final class SamplingPlanTests: XCTestCase {
+    /// The sampling rule on content without gaps: one segment from 0 to `duration`.
+    private func times(_ options: SamplingOptions, duration: Double) -> [Double] {
+        ContentTimeline(segments: [.init(start: 0, end: duration)], gaps: [], distrustedFrameDuration: nil, frameDuration: 0)
+            .sampleTimes(options)
+    }
+
     func testSampleTimes() throws {
         let one = SamplingOptions()
-        XCTAssertEqual(one.sampleTimes(duration: 5), [0, 1, 2, 3, 4], "t_k < duration, strictly")
-        XCTAssertEqual(one.sampleTimes(duration: 4.5), [0, 1, 2, 3, 4])
-        XCTAssertEqual(one.sampleTimes(duration: 4.0001), [0, 1, 2, 3, 4])
-        XCTAssertEqual(one.sampleTimes(duration: 0.04), [0])
-        XCTAssertEqual(one.sampleTimes(duration: 0), [0], "a still image is one frame")
-        XCTAssertEqual(SamplingOptions(fps: 2).sampleTimes(duration: 2), [0, 0.5, 1, 1.5])
-        XCTAssertEqual(SamplingOptions(maxFrames: 4).sampleTimes(duration: 10), [0, 2.5, 5, 7.5])
-        XCTAssertEqual(SamplingOptions(maxFrames: 10).sampleTimes(duration: 3), [0, 1, 2], "a cap above the count changes nothing")
+        XCTAssertEqual(times(one, duration: 5), [0, 1, 2, 3, 4], "t_k < duration, strictly")
+        XCTAssertEqual(times(one, duration: 4.5), [0, 1, 2, 3, 4])
+        XCTAssertEqual(times(one, duration: 4.0001), [0, 1, 2, 3, 4])
+        XCTAssertEqual(times(one, duration: 0.04), [0])
+        XCTAssertEqual(times(one, duration: 0), [0], "a still image is one frame")
+        XCTAssertEqual(times(SamplingOptions(fps: 2), duration: 2), [0, 0.5, 1, 1.5])
+        XCTAssertEqual(times(SamplingOptions(maxFrames: 4), duration: 10), [0, 2.5, 5, 7.5])
+        XCTAssertEqual(times(SamplingOptions(maxFrames: 10), duration: 3), [0, 1, 2], "a cap above the count changes nothing")
     }
 
     func testCentreSquareAppliesSampleAspectRatio() throws {
