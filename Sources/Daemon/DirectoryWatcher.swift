@@ -158,9 +158,13 @@ public final class DirectoryWatcher: @unchecked Sendable {
     /// Whether the file is one to process; a file passed over is logged once (debug).
     private func take(_ path: String, name: String) -> Bool {
         guard case .passOver(let reason) = FileFilter.decide(name) else { return true }
-        let first = lock.withLock { passedOver.count < 100_000 && passedOver.insert(path).inserted }
-        if first { logger.debug("passed over", metadata: ["file": "\(path)", "reason": "\(reason)"]) }
+        if firstMention(path) { logger.debug("passed over", metadata: ["file": "\(path)", "reason": "\(reason)"]) }
         return false
+    }
+
+    /// True the first time `path` is passed over (a bounded memory of them), so each is logged once.
+    private func firstMention(_ path: String) -> Bool {
+        lock.withLock { passedOver.count < 100_000 && passedOver.insert(path).inserted }
     }
 
     /// Every acceptable file under the watched directories (recursively when configured).
@@ -178,8 +182,7 @@ public final class DirectoryWatcher: @unchecked Sendable {
                     out.append(path)
                 } else if (st.st_mode & S_IFMT) == S_IFLNK && FileFilter.accepts(entry) {
                     // Links are not followed in a watched folder: said once per file, not silently skipped.
-                    let first = lock.withLock { passedOver.count < 100_000 && passedOver.insert(path).inserted }
-                    if first { logger.notice("symbolic link not followed; links in a watched directory are skipped", metadata: ["file": "\(path)"]) }
+                    if firstMention(path) { logger.notice("symbolic link not followed; links in a watched directory are skipped", metadata: ["file": "\(path)"]) }
                 }
             }
         }

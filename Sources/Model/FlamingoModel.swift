@@ -24,26 +24,23 @@ public final class FlamingoModel: Sendable {
     /// memory-mapped file and are widened per tile when used; the vision side is always float32.
     public static func load(directory: URL, keepHalfPrecision: Bool = true) throws(ModelError) -> FlamingoModel {
         let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        do {
-            let store = try WeightStore(directory: directory)
-            let model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision)
+        let (model, store): (FlamingoModel, WeightStore)
+        do throws(WeightError) {
+            store = try WeightStore(directory: directory)
+            model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision)
             try store.verifyAllConsumed()
-            // The config says whether the weights are quantized; the tensors must agree.
-            if (config.quantization != nil) != (store.int8MatrixCount > 0) {
-                throw ModelError.invalidConfiguration(
-                    path: directory.appendingPathComponent("config.json").path,
-                    reason: config.quantization != nil
-                        ? "quantization is \(config.quantization?.method ?? "") but no linear weight is int8"
-                        : "\(store.int8MatrixCount) linear weight(s) are int8 (I8) but the config has no quantization entry")
-            }
-            return model
-        } catch let error as WeightError {
-            throw .weights(error)
-        } catch let error as ModelError {
-            throw error
         } catch {
-            throw .invalidInput("\(error)")
+            throw .weights(error)
         }
+        // The config says whether the weights are quantized; the tensors must agree.
+        if (config.quantization != nil) != (store.int8MatrixCount > 0) {
+            throw .invalidConfiguration(
+                path: directory.appendingPathComponent("config.json").path,
+                reason: config.quantization != nil
+                    ? "quantization is \(config.quantization?.method ?? "") but no linear weight is int8"
+                    : "\(store.int8MatrixCount) linear weight(s) are int8 (I8) but the config has no quantization entry")
+        }
+        return model
     }
 
     /// The keys of every linear layer's weight in the model in `directory`, in

@@ -138,18 +138,24 @@ struct ContentTimeline: Equatable {
     /// What a user should hear about the timeline: each gap (start and
     /// length, at most `listed` of them) and a frame duration not believed.
     func warnings(listed: Int = 5) -> [String] {
+        var out = Self.warnings(gaps: gaps, hold: Self.hold(frameDuration: frameDuration), listed: listed)
+        if let distrusted = distrustedFrameDuration {
+            out.append(String(format: "a frame declares %.3f s on screen, more than %.0f typical frame durations; counted as %.3f s",
+                              distrusted, Self.holdFrames, frameDuration))
+        }
+        return out
+    }
+
+    /// One warning per gap (start and length, at most `listed`, then their count and total).
+    static func warnings(gaps: [Interval], hold: Double, listed: Int = 5) -> [String] {
         var out: [String] = []
         for gap in gaps.prefix(listed) {
             out.append(String(format: "no frame is on screen from %.3f s for %.3f s (a timestamp gap longer than the %.1f s hold): no samples there",
-                              gap.start, gap.length, Self.hold(frameDuration: frameDuration)))
+                              gap.start, gap.length, hold))
         }
         if gaps.count > listed {
             let rest = gaps.dropFirst(listed)
             out.append(String(format: "%d more gap(s) totalling %.3f s", rest.count, rest.reduce(0) { $0 + $1.length }))
-        }
-        if let distrusted = distrustedFrameDuration {
-            out.append(String(format: "a frame declares %.3f s on screen, more than %.0f typical frame durations; counted as %.3f s",
-                              distrusted, Self.holdFrames, frameDuration))
         }
         return out
     }

@@ -260,9 +260,8 @@ public final class VideoReader {
             action: { _ in .decode }, isDone: { run.isComplete },
             onFrame: { frame, lastSent throws(VideoIOError) in try run.handle(frame, afterPacket: lastSent, emit: emit) })
         try run.finish(emit: emit)
-        let timeline = ContentTimeline(segments: [], gaps: run.gaps, distrustedFrameDuration: nil, frameDuration: 0)
         return DecodeOutcome(
             statistics: stats, emitted: run.emitted, substituted: run.substituted, interlaced: run.interlaced,
-            warnings: timeline.warnings())
+            warnings: ContentTimeline.warnings(gaps: run.gaps, hold: ContentTimeline.maximumHoldSeconds))
     }
 }
