@@ -27,11 +27,19 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN (Debian ships no pkg-config file for it: a module map names the header and library).
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]),
 
         // F16 -> F32 widening with F16C (weights kept in half precision at rest).
         .target(name: "CHalf"),
         // Vectorised kernels (softmax, GELU, QuickGELU, LayerNorm, decode attention) for AVX-512 / AVX2 / baseline.
         .target(name: "CKernels"),
+        // Int8 products of many rows (prompts, frames) through oneDNN's matmul primitive (VNNI where present).
+        .target(
+            name: "CInt8Matmul", dependencies: ["CDNNL"],
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         .target(
             name: "VideoIO",
@@ -43,7 +51,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Weights",
-            dependencies: ["CHalf"],
+            dependencies: ["CHalf", "CInt8Matmul"],
             swiftSettings: swiftSettings),
         .target(
             name: "Model",
@@ -76,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "VideoIO", "Model", "Generation", "Tensor", "Pipeline", "Daemon", "Evaluation", "Conversion",
+                "VideoIO", "Model", "Generation", "Tensor", "Weights", "Pipeline", "Daemon", "Evaluation", "Conversion",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

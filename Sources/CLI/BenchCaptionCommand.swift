@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Conversion
 import Model
 
 /// `flamingo bench caption`: seconds per 8-frame caption (20 tokens) with a
@@ -44,11 +45,19 @@ struct BenchCaptionCommand: AsyncParsableCommand {
                     : "caption benchmark at OpenFlamingo-3B size (ViT-L/14, Perceiver 6x64, MPT-1B + cross-attention every layer),")
         print("\(Self.frames) frames as one media item, `<image>` + 3 prompt tokens, \(Self.tokens) greedy tokens; median of \(runs) run(s) after a warm-up")
         let base = URL(fileURLWithPath: directory)
-        for dtype in ["f32", "f16"] {
+        // The int8 copy: `flamingo quantize` of the F16 one (linear layers int8, the rest F16).
+        let int8Directory = base.appendingPathComponent("int8")
+        if !skipPeer || !FileManager.default.fileExists(atPath: int8Directory.appendingPathComponent("model.safetensors").path) {
+            try? FileManager.default.removeItem(at: int8Directory)
+            _ = try ModelQuantizer.quantize(model: base.appendingPathComponent("f16"), to: int8Directory)
+        }
+        var ours: [String: Double] = [:]
+        for dtype in ["f32", "f16", "int8"] {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let model = try FlamingoModel.load(directory: base.appendingPathComponent(dtype))
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             let (caption, vision) = try time(model)
+            ours[dtype] = caption
             let theirs = torch["caption_s"]
             let ratio = theirs.map { String(format: "%.2fx", $0 / caption) } ?? "-"
             print(String(format: "ours, %@ weights at rest: %.2f s per caption (vision + resampler %.2f s; load %.1f s)   PyTorch fp32: %@   ratio PyTorch / ours: %@",
@@ -56,6 +65,10 @@ struct BenchCaptionCommand: AsyncParsableCommand {
         }
         if let v = torch["vision_resampler_s"] {
             print(String(format: "PyTorch vision + resampler: %.2f s", v))
+        }
+        if let int8 = torch["caption_int8_s"] {
+            print(String(format: "PyTorch quantize_dynamic int8 (oneDNN, %.0f thread(s)): %.2f s per caption   ratio PyTorch int8 / ours int8: %.2fx",
+                         torch["int8_threads"] ?? 0, int8, int8 / (ours["int8"] ?? .nan)))
         }
     }
 

@@ -3,6 +3,7 @@ import Conversion
 import Foundation
 import Model
 import Tensor
+import Weights
 
 /// `flamingo bench engine`: our engine against PyTorch on the same random
 /// weights in one run (Tests/Benchmarks/torch_peer.py writes the models and
@@ -44,12 +45,28 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let pixels = (0..<(frames * 3 * r * r)).map { _ in rng.nextFloat() * 2 - 1 }
         let encode = { _ = vit.vision.encode(pixels: pixels, frames: frames) }
         let matmuls = { Self.encoderMatmulsAlone(vit.configuration.vision, frames: frames) }
+        // The same encoder with int8 linear layers (ours: `flamingo quantize`; PyTorch: quantize_dynamic).
+        let vitInt8Directory = base.appendingPathComponent("vit-int8")
+        if !FileManager.default.fileExists(atPath: vitInt8Directory.appendingPathComponent("model.safetensors").path) {
+            _ = try ModelQuantizer.quantize(model: base.appendingPathComponent("vit"), to: vitInt8Directory)
+        }
+        let vitInt8 = try FlamingoModel.load(directory: vitInt8Directory)
+        let encodeInt8 = { _ = vitInt8.vision.encode(pixels: pixels, frames: frames) }
+        let int8Limit = try EncoderInt8Limit(vit.configuration.vision, frames: frames)
         encode()
         matmuls()
-        var vitRuns: [(torch: Double?, ours: Double, gemm: Double)] = []
+        encodeInt8()
+        try int8Limit.run()
+        var vitRuns: [VisionRun] = []
         for _ in 0..<max(1, runs) {
-            let theirs = try torch?.seconds("vit")
-            vitRuns.append((theirs, Stopwatch.settledSeconds(encode), Stopwatch.settledSeconds(matmuls)))
+            var run = VisionRun()
+            run.torch = try torch?.seconds("vit")
+            run.ours = Stopwatch.settledSeconds(encode)
+            run.gemm = Stopwatch.settledSeconds(matmuls)
+            run.torchInt8 = try torch?.seconds("vit-int8")
+            run.int8 = Stopwatch.settledSeconds(encodeInt8)
+            run.int8Matmuls = try Stopwatch.settledSeconds { try int8Limit.run() }
+            vitRuns.append(run)
         }
 
         // Decoder: 64-token prompt, then 32 greedy tokens with the KV cache; the same decoder with F16
@@ -99,6 +116,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
             print(String(format: "%-44@ ours %8.3f s   torch %@   %@", name as NSString, median(ours), t, ratio))
         }
         row("ViT-B/16, 8 frames at 224", ours: vitRuns.map(\.ours), theirs: vitRuns.map(\.torch))
+        row("  int8 (ours) vs PyTorch fp32", ours: vitRuns.map(\.int8), theirs: vitRuns.map(\.torch))
+        row("  int8 (ours) vs PyTorch quantize_dynamic", ours: vitRuns.map(\.int8), theirs: vitRuns.map(\.torchInt8))
         row("MosaicGPT 768x12: 64-token prompt + 32 tokens", ours: decodeRuns.map(\.generate), theirs: decodeRuns.map(\.torchGenerate))
         row("  prefill 64 tokens", ours: decodeRuns.map(\.prefill), theirs: decodeRuns.map(\.torchPrefill))
         let perToken = decodeRuns.map(\.perToken), halfPerToken = decodeRuns.map(\.halfPerToken)
@@ -115,12 +134,23 @@ struct BenchEngineCommand: AsyncParsableCommand {
                      median(int8Bound) * 1e3, (median(zip(int8PerToken, int8Bound).map { $0 / $1 }) - 1) * 100))
         print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that",
                      median(vitRuns.map(\.gemm)), (median(vitRuns.map { $0.ours / $0.gemm }) - 1) * 100))
+        print(String(format: "limit: the encoder's linear layers alone as oneDNN int8 matmuls (%@) take %.3f s, %.0f GOP/s; "
+                     + "int8 ours is %.0f%% above that (its attention products stay float32: %.3f s in sgemm)",
+                     Int8Matmul.implementation as NSString, median(vitRuns.map(\.int8Matmuls)),
+                     int8Limit.operations / median(vitRuns.map(\.int8Matmuls)) / 1e9,
+                     (median(vitRuns.map { $0.int8 / $0.int8Matmuls }) - 1) * 100, median(vitRuns.map(\.gemm)) * int8Limit.attentionShare))
         print(String(format: "limit: the decode step's matrix-vector products alone in cblas_sgemv take %.1f ms: ours is %.0f%% above that",
                      median(decodeRuns.map(\.gemv)) * 1e3, (median(decodeRuns.map { $0.perToken / $0.gemv }) - 1) * 100))
         let bound = decodeRuns.map { weightBytes / $0.bandwidth }
         print(String(format: "limit: %.0f MB of weights per token at %.1f GB/s (large sgemv) = %.1f ms; ours %.1f ms per token (%.0f%% above)",
                      weightBytes / 1e6, median(decodeRuns.map(\.bandwidth)) / 1e9, median(bound) * 1e3, median(perToken) * 1e3,
                      (median(zip(perToken, bound).map { $0 / $1 }) - 1) * 100))
+    }
+
+    /// One vision run's timings (seconds).
+    struct VisionRun {
+        var torch: Double?, torchInt8: Double?
+        var ours = 0.0, gemm = 0.0, int8 = 0.0, int8Matmuls = 0.0
     }
 
     /// One decode run's timings (seconds; bandwidth in bytes per second).

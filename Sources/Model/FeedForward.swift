@@ -9,10 +9,11 @@ struct FeedForward: Sendable {
     let up: Linear
     let down: Linear
 
-    init(_ store: WeightStore, _ prefix: String, width: Int, mult: Int) throws(WeightError) {
+    /// `packInt8`: the resampler's (never used for one row at a time; docs/QUANTIZATION.md).
+    init(_ store: WeightStore, _ prefix: String, width: Int, mult: Int, packInt8: Bool = false) throws(WeightError) {
         norm = try LayerNorm(store, "\(prefix).0", width: width, bias: true, eps: 1e-5)
-        up = try Linear(store, "\(prefix).1", in: width, out: width * mult, bias: false)
-        down = try Linear(store, "\(prefix).3", in: width * mult, out: width, bias: false)
+        up = try Linear(store, "\(prefix).1", in: width, out: width * mult, bias: false, packInt8: packInt8)
+        down = try Linear(store, "\(prefix).3", in: width * mult, out: width, bias: false, packInt8: packInt8)
     }
 
     /// ff(x) for x (rows, D).

@@ -14,11 +14,21 @@ struct Linear: Sendable {
     let outFeatures: Int
 
     /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `keepHalf` keeps F16/BF16 weights at rest,
-    /// int8 weights (with `<prefix>.weight_scale`) always stay at rest.
+    /// int8 weights (with `<prefix>.weight_scale`) always stay at rest. `packInt8`: int8 weights of a layer
+    /// that only ever multiplies many rows (vision encoder, resampler) are also reordered into oneDNN's
+    /// blocked layout (docs/QUANTIZATION.md).
     init(_ store: WeightStore, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool,
-         keepHalf: Bool = false) throws(WeightError) {
-        weight = try store.takeMatrix("\(prefix).weight", shape: [outFeatures, inFeatures], keepHalf: keepHalf, linear: true)
-        self.bias = bias ? try store.take("\(prefix).bias", shape: [outFeatures]) : nil
+         keepHalf: Bool = false, packInt8: Bool = false) throws(WeightError) {
+        try self.init(store, weightKey: "\(prefix).weight", biasKey: bias ? "\(prefix).bias" : nil, in: inFeatures,
+                      out: outFeatures, keepHalf: keepHalf, packInt8: packInt8)
+    }
+
+    /// The same with the keys named (nn.MultiheadAttention's `in_proj_weight` and `in_proj_bias`).
+    init(_ store: WeightStore, weightKey: String, biasKey: String?, in inFeatures: Int, out outFeatures: Int,
+         keepHalf: Bool = false, packInt8: Bool = false) throws(WeightError) {
+        weight = try store.takeMatrix(weightKey, shape: [outFeatures, inFeatures], keepHalf: keepHalf, linear: true,
+                                      packInt8: packInt8)
+        self.bias = try biasKey.map { key throws(WeightError) in try store.take(key, shape: [outFeatures]) }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
     }
@@ -62,6 +72,17 @@ struct Linear: Sendable {
         // Half precision or int8 at rest: bias first (as BLAS.linear does), then one widened tile of W at a time.
         let beta = bias.map { b in b.withUnsafeBufferPointer { BLAS.seedOutput(out, rows: rows, columns: n, bias: $0.baseAddress, accumulate: accumulate) } }
             ?? BLAS.seedOutput(out, rows: rows, columns: n, bias: nil, accumulate: accumulate)
+        if rows > Linear.fusedHalfRows, let matmul = weight.int8Matmul, case let .int8(_, scales) = weight.storage {
+            // Int8 weights, many rows: oneDNN's integer matmul with the rows quantized per token (VNNI
+            // where the CPU has it). It runs with OpenBLAS's thread count, so inside a loop that already
+            // spreads over the cores (withSingleThreadedBLAS) it stays on the calling thread.
+            let done = scales.withUnsafeBufferPointer { s in
+                (try? matmul.apply(x, inputRows: rows, scales: s.baseAddress!, into: out, ldY: n, beta: beta,
+                                   threads: Parallel.blasThreads,
+                                   spread: { count, body in Parallel.forEachChunk(count, minimumPerWorker: 16, body) })) != nil
+            }
+            if done { return }
+        }
         if rows <= Linear.fusedHalfRows {
             // Decoding: one fused pass over the 16-bit (or 8-bit) weights, split by output rows over the
             // cores (a widened tile fed to sgemm would stream every weight three times: read, write, read).

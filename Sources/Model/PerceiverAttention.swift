@@ -16,9 +16,9 @@ struct PerceiverAttention: Sendable {
         let inner = heads * dimHead
         normMedia = try LayerNorm(store, "\(prefix).norm_media", width: d, bias: true, eps: 1e-5)
         normLatents = try LayerNorm(store, "\(prefix).norm_latents", width: d, bias: true, eps: 1e-5)
-        toQ = try Linear(store, "\(prefix).to_q", in: d, out: inner, bias: false)
-        toKV = try Linear(store, "\(prefix).to_kv", in: d, out: 2 * inner, bias: false)
-        toOut = try Linear(store, "\(prefix).to_out", in: inner, out: d, bias: false)
+        toQ = try Linear(store, "\(prefix).to_q", in: d, out: inner, bias: false, packInt8: true)
+        toKV = try Linear(store, "\(prefix).to_kv", in: d, out: 2 * inner, bias: false, packInt8: true)
+        toOut = try Linear(store, "\(prefix).to_out", in: inner, out: d, bias: false, packInt8: true)
         self.heads = heads
         self.dimHead = dimHead
     }

@@ -27,7 +27,7 @@ public struct PerceiverResampler: Sendable {
         var layers: [(PerceiverAttention, FeedForward)] = []
         for k in 0..<c.depth {
             layers.append((try PerceiverAttention(store, "perceiver.layers.\(k).0", width: d, heads: c.heads, dimHead: c.dimHead),
-                           try FeedForward(store, "perceiver.layers.\(k).1", width: d, mult: c.ffMult)))
+                           try FeedForward(store, "perceiver.layers.\(k).1", width: d, mult: c.ffMult, packInt8: true)))
         }
         self.layers = layers
         norm = try LayerNorm(store, "perceiver.norm", width: d, bias: true, eps: 1e-5)

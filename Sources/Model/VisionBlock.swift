@@ -18,13 +18,12 @@ struct VisionBlock: Sendable {
     init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.Vision) throws(WeightError) {
         let w = c.width
         ln1 = try LayerNorm(store, "\(prefix).ln_1", width: w, bias: true, eps: c.layerNormEps)
-        let inWeight = try store.take("\(prefix).attn.in_proj_weight", shape: [3 * w, w])
-        let inBias = try store.take("\(prefix).attn.in_proj_bias", shape: [3 * w])
-        inProj = Linear(values: inWeight, bias: inBias, inFeatures: w, outFeatures: 3 * w)
-        outProj = try Linear(store, "\(prefix).attn.out_proj", in: w, out: w, bias: true)
+        inProj = try Linear(store, weightKey: "\(prefix).attn.in_proj_weight", biasKey: "\(prefix).attn.in_proj_bias",
+                            in: w, out: 3 * w, packInt8: true)
+        outProj = try Linear(store, "\(prefix).attn.out_proj", in: w, out: w, bias: true, packInt8: true)
         ln2 = try LayerNorm(store, "\(prefix).ln_2", width: w, bias: true, eps: c.layerNormEps)
-        fc = try Linear(store, "\(prefix).mlp.c_fc", in: w, out: c.mlpWidth, bias: true)
-        proj = try Linear(store, "\(prefix).mlp.c_proj", in: c.mlpWidth, out: w, bias: true)
+        fc = try Linear(store, "\(prefix).mlp.c_fc", in: w, out: c.mlpWidth, bias: true, packInt8: true)
+        proj = try Linear(store, "\(prefix).mlp.c_proj", in: c.mlpWidth, out: w, bias: true, packInt8: true)
         heads = c.heads
         quickGelu = c.activation == "quick_gelu"
     }

@@ -42,6 +42,10 @@ public enum Parallel {
         }
     }
 
+    /// The threads a BLAS-like call may use now: 1 inside `withSingleThreadedBLAS`, else OpenBLAS's
+    /// count (other libraries' calls, oneDNN's, follow the same rule: one pool at a time).
+    public static var blasThreads: Int { Int(openblas_get_num_threads()) }
+
     /// Runs `body` with OpenBLAS limited to one thread, for loops whose
     /// iterations each call BLAS on small matrices (attention per frame).
     public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {

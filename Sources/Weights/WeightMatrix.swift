@@ -20,6 +20,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let storage: Storage
     /// Keeps the mapping alive.
     let owner: AnyObject?
+    /// Int8 storage: oneDNN's matmul over the same weights, for products of many input rows (nil where
+    /// oneDNN could not set it up; those products then widen the weights to float32).
+    public let int8Matmul: Int8Matmul?
 
     public init(rows: Int, columns: Int, values: [Float]) {
         precondition(values.count == rows * columns, "WeightMatrix: \(values.count) values for \(rows)x\(columns)")
@@ -27,6 +30,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         storage = .float32(values)
         owner = nil
+        int8Matmul = nil
     }
 
     init(rows: Int, columns: Int, half: UnsafeRawPointer, bfloat16: Bool, owner: AnyObject) {
@@ -34,13 +38,15 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         storage = .half(half, bfloat16: bfloat16)
         self.owner = owner
+        int8Matmul = nil
     }
 
-    init(rows: Int, columns: Int, int8: UnsafeRawPointer, scales: [Float], owner: AnyObject) {
+    init(rows: Int, columns: Int, int8: UnsafeRawPointer, scales: [Float], owner: AnyObject, matmul: Int8Matmul?) {
         self.rows = rows
         self.columns = columns
         storage = .int8(int8, scales: scales)
         self.owner = owner
+        int8Matmul = matmul
     }
 
     public var count: Int { rows * columns }

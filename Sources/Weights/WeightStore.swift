@@ -14,6 +14,9 @@ public final class WeightStore: @unchecked Sendable {
     public var keys: [String] { files.keys.sorted() }
     /// The linear-layer weights taken so far, in order (what `flamingo quantize` quantizes).
     public private(set) var linearWeightKeys: [String] = []
+    /// Why oneDNN's int8 matmul could not be set up for a weight (the first one), if it could not: those
+    /// weights' products of many rows then widen to float32 (slower, same results within rounding).
+    public private(set) var int8MatmulUnavailable: String?
     /// How many of the matrices taken were int8 at rest.
     public private(set) var int8MatrixCount = 0
 
@@ -90,7 +93,10 @@ public final class WeightStore: @unchecked Sendable {
     /// everything else is widened to float32 now. A linear layer's weight (`linear`) may be int8
     /// (dtype I8) with its per-row scales in `<key>_scale` (F32, shape [rows]); it stays in the
     /// mapping (docs/QUANTIZATION.md).
-    public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool, linear: Bool = false) throws(WeightError) -> WeightMatrix {
+    /// An int8 weight also gets oneDNN's matmul for products of many rows, with the weights reordered into
+    /// oneDNN's blocked layout when `packInt8` (a copy; for layers that never decode one token at a time).
+    public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool, linear: Bool = false,
+                           packInt8: Bool = false) throws(WeightError) -> WeightMatrix {
         guard shape.count == 2 else { throw .wrongShape(key: key, expected: shape, actual: self.shape(of: key) ?? []) }
         let (file, entry) = try consume(key, shape: shape)
         if linear { linearWeightKeys.append(key) }
@@ -103,7 +109,15 @@ public final class WeightStore: @unchecked Sendable {
                 throw .outOfBounds(path: file.path, key: key, reason: "int8 data does not cover \(shape)")
             }
             int8MatrixCount += 1
-            return WeightMatrix(rows: shape[0], columns: shape[1], int8: base, scales: scales, owner: file)
+            let matmul: Int8Matmul?
+            switch Int8Matmul.make(weights: base.assumingMemoryBound(to: Int8.self), rows: shape[0], columns: shape[1],
+                                   pack: packInt8, owner: file) {
+            case let .success(made): matmul = made
+            case let .failure(error):
+                matmul = nil
+                if int8MatmulUnavailable == nil { int8MatmulUnavailable = "\(key): \(error.localizedDescription)" }
+            }
+            return WeightMatrix(rows: shape[0], columns: shape[1], int8: base, scales: scales, owner: file, matmul: matmul)
         }
         if keepHalf, ["F16", "BF16"].contains(entry.dtype), let raw = file.rawBytes(key), let base = raw.baseAddress, raw.count > 0 {
             return WeightMatrix(rows: shape[0], columns: shape[1], half: base, bfloat16: entry.dtype == "BF16", owner: file)

@@ -33,28 +33,41 @@ final class Int8LinearTests: XCTestCase {
     }
 
     /// Decoding (at most 8 input rows, k a multiple of 32): the inputs are quantized in blocks of 32 and
-    /// each block's products summed in int32. Checked against a naive integer twin (the same
-    /// quantization, integer sums; float rounding apart) and against the float product of the dequantized
-    /// weights within the bound the input scales give (|error| <= sum over blocks of scale / 2 * sum |W|).
-    /// Other shapes (prompts, or k not a multiple of 32) widen the weights: the float product itself.
-    func testInt8WeightsMatchTheIntegerTwinAndTheDequantizedProduct() {
+    /// each block's products summed in int32. More rows (prompts, frames): oneDNN's matmul with each input
+    /// row quantized with one scale (per token), packed or read in place. Both are checked against a naive
+    /// integer twin (the same quantization, integer sums; float rounding apart) and against the float
+    /// product of the dequantized weights within the bound the input scales give (|error| <= sum over
+    /// blocks of scale / 2 * sum |W|, one block per row for oneDNN). Decoding with k not a multiple of
+    /// 32 widens the weights: the float product itself.
+    func testInt8WeightsMatchTheIntegerTwinAndTheDequantizedProduct() throws {
         var rng = SplitMix64(seed: 2022)
-        for (m, k, n, withBias) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (2, 96, 7, false),
-                                    (9, 40, 300, true), (17, 64, 101, false), (20, 35, 7, false)] {
+        for (index, (m, k, n, withBias)) in [(1, 64, 33, true), (3, 77, 40, false), (8, 256, 19, true), (2, 96, 7, false),
+                                             (9, 40, 300, true), (17, 64, 101, false), (20, 35, 7, false),
+                                             (64, 768, 96, true), (130, 100, 51, false)].enumerated() {
             let values = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let scales = (0..<n).map { _ in Float.random(in: 0.001...0.05, using: &rng) }
             let owner = PinnedBuffer(values)
-            let matrix = WeightMatrix(rows: n, columns: k, int8: owner.raw, scales: scales, owner: owner)
+            let matmul = try XCTUnwrap(try? Int8Matmul.make(weights: owner.raw.assumingMemoryBound(to: Int8.self), rows: n,
+                                                            columns: k, pack: index % 2 == 1, owner: owner).get())
+            let matrix = WeightMatrix(rows: n, columns: k, int8: owner.raw, scales: scales, owner: owner, matmul: matmul)
             let widened = matrix.float32()
             for r in 0..<n { for j in 0..<k { XCTAssertEqual(widened[r * k + j], scales[r] * Float(values[r * k + j])) } }
             let bias = withBias ? (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } : nil
             let linear = Linear(matrix: matrix, bias: bias)
             let x = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
             let out = linear(x, rows: m)
-            let integer = m <= Linear.fusedHalfRows && k % 32 == 0
+            let perToken = m > Linear.fusedHalfRows
+            let integer = perToken || k % 32 == 0
+            let block = perToken ? k : 32
+            let tokens = Int8Matmul.quantizeActivations(x, rows: m, columns: k)
             for i in 0..<m {
-                var xq = [Int8](repeating: 0, count: k), xs = [Float](repeating: 0, count: k / 32)
-                if integer { x.withUnsafeBufferPointer { flamingo_i8_quantize_blocks($0.baseAddress! + i * k, k, &xq, &xs) } }
+                var xq = [Int8](repeating: 0, count: k), xs = [Float](repeating: 0, count: k / block)
+                if perToken {
+                    xq = Array(tokens.q[(i * k)..<(i * k + k)])
+                    xs = [tokens.scales[i]]
+                } else if integer {
+                    x.withUnsafeBufferPointer { flamingo_i8_quantize_blocks($0.baseAddress! + i * k, k, &xq, &xs) }
+                }
                 for r in 0..<n {
                     var float = bias?[r] ?? 0
                     for j in 0..<k { float += widened[r * k + j] * x[i * k + j] }
@@ -64,9 +77,9 @@ final class Int8LinearTests: XCTestCase {
                         continue
                     }
                     var twin: Float = 0, bound: Float = 0
-                    for b in 0..<(k / 32) {
+                    for b in 0..<(k / block) {
                         var sum = 0, magnitude: Float = 0
-                        for j in (32 * b)..<(32 * b + 32) {
+                        for j in (block * b)..<(block * b + block) {
                             sum += Int(values[r * k + j]) * Int(xq[j])
                             magnitude += abs(widened[r * k + j])
                         }
