@@ -32,7 +32,7 @@ demo: build
 ## The test suite (fixtures are made at test time with the ffmpeg CLI; DefaultModelTests run the
 ## shipped model on the sample clip and `flamingo eval Models/eval --check-bars` on it: every quality
 ## bar of docs/WORLD.md is a test).
-test: deps
+test: deps reference-env
 	$(SWIFT) build --build-tests
 	bash systemd/check.sh .build/debug/flamingo
 	$(SWIFT) test --skip-build --disable-swift-testing
@@ -44,13 +44,16 @@ eval: build
 	$(RELEASE_BIN) eval Models/eval --model $(MODEL) --check-bars
 
 ## The whole training recipe (Training/README.md): data, vision, LM, Flamingo stage, export and
-## Python-side eval into $(TRAIN_OUT); then `make install-model` ships it as Models/shapes-v1.
+## Python-side eval into $(TRAIN_OUT); then `make install-model` ships it: the F16 export as
+## Models/shapes-v1-f16 and its int8 copy (`flamingo quantize`, the default model) as Models/shapes-v1.
 train: reference-env
 	$(PYTHON_REF) Training/train.py --seed 0 --out $(TRAIN_OUT)
 
-install-model:
-	mkdir -p Models/shapes-v1
-	cp $(TRAIN_OUT)/model/config.json $(TRAIN_OUT)/model/tokenizer.json $(TRAIN_OUT)/model/model.safetensors Models/shapes-v1/
+install-model: build
+	mkdir -p Models/shapes-v1-f16
+	cp $(TRAIN_OUT)/model/config.json $(TRAIN_OUT)/model/tokenizer.json $(TRAIN_OUT)/model/model.safetensors Models/shapes-v1-f16/
+	rm -rf Models/shapes-v1
+	$(RELEASE_BIN) quantize Models/shapes-v1-f16 --out Models/shapes-v1
 
 ## 60 s 1920x1080 30 fps test videos (H.264 -g 30 with x264's scene cuts, the same with exactly one
 ## keyframe per second, H.264 -bf 3 -g 250) and a 720p VP9 one.

@@ -66,12 +66,18 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
     }
 
-    /// The shipped model quantized to int8 (`flamingo quantize`) meets every bar too.
-    func testInt8CopyOfTheShippedModelMeetsEveryQualityBar() throws {
+    /// The default model is the int8 copy of the F16 training export (Models/shapes-v1-f16): quantizing
+    /// that again gives the shipped bytes exactly, and the F16 source meets every bar too.
+    func testTheDefaultModelIsTheInt8CopyOfTheF16ExportAndBothMeetEveryQualityBar() throws {
         let int8 = dir.appendingPathComponent("int8")
-        let q = try TinyModel.flamingo(["quantize", repository.appendingPathComponent("Models/shapes-v1").path, "--out", int8.path],
-                                       scratch: dir)
+        let source = repository.appendingPathComponent("Models/shapes-v1-f16")
+        let q = try TinyModel.flamingo(["quantize", source.path, "--out", int8.path], scratch: dir)
         XCTAssertEqual(q.status, 0, q.stderr)
-        try assertEveryBar(model: int8)
+        for name in ["model.safetensors", "config.json", "tokenizer.json"] {
+            XCTAssertEqual(try Data(contentsOf: int8.appendingPathComponent(name)),
+                           try Data(contentsOf: repository.appendingPathComponent("Models/shapes-v1").appendingPathComponent(name)),
+                           "Models/shapes-v1/\(name) is not `flamingo quantize Models/shapes-v1-f16`'s")
+        }
+        try assertEveryBar(model: source)
     }
 }

@@ -28,27 +28,99 @@ final class QuantizedModelTests: XCTestCase {
         return out
     }
 
-    /// Log-softmax of every position's logits (positions, vocab).
-    private func logProbabilities(_ model: FlamingoModel) throws -> [[Float]] {
-        let io = try SafetensorsFile(path: reference.appendingPathComponent("io.safetensors").path)
+    /// Log-softmax of every position's logits (positions, vocab) on the fixture prompt of `fixture`.
+    private func logProbabilities(_ model: FlamingoModel, fixture: URL? = nil) throws -> [[Float]] {
+        let io = try SafetensorsFile(path: (fixture ?? reference).appendingPathComponent("io.safetensors").path)
         let media = try [(0, "image", 1), (1, "video", 3)].map { index, name, frames in
             try model.encodeMedia(pixels: try io.floats("pixels_\(name)"), frames: frames, mediaIndex: index)
         }
         var state = model.makeState()
         let ids = try io.integers("input_ids")
         let logits = try model.forward(tokens: ids, state: &state, media: model.mediaMemory(media), allLogits: true).logits
-        let vocab = model.configuration.languageModel.vocabSize
-        return (0..<ids.count).map { p in
-            let row = logits[(p * vocab)..<((p + 1) * vocab)]
+        return Self.logSoftmax(logits, vocab: model.configuration.languageModel.vocabSize)
+    }
+
+    private static func logSoftmax(_ logits: [Float], vocab: Int) -> [[Float]] {
+        (0..<(logits.count / vocab)).map { p in
+            let row = logits[(p * vocab)..<((p + 1) * vocab)].map(Double.init)
             let top = row.max() ?? 0
-            let log = Float(log(Double(row.reduce(0) { $0 + exp($1 - top) }))) + top
-            return row.map { $0 - log }
+            let log = Foundation.log(row.reduce(0) { $0 + exp($1 - top) }) + top
+            return row.map { Float($0 - log) }
         }
     }
 
+    /// Max and mean absolute log-prob error, top-1 agreement and mean KL(a || b) (nats) of `b` against `a`.
+    private static func figures(_ a: [[Float]], _ b: [[Float]]) -> (max: Float, mean: Float, top1: Int, kl: Double) {
+        var maxError: Float = 0, sum: Double = 0, count = 0, agree = 0, kl = 0.0
+        for (x, y) in zip(a, b) {
+            for (u, v) in zip(x, y) {
+                maxError = max(maxError, abs(u - v))
+                sum += Double(abs(u - v))
+                count += 1
+                kl += exp(Double(u)) * Double(u - v)
+            }
+            if x.indices.max(by: { x[$0] < x[$1] }) == y.indices.max(by: { y[$0] < y[$1] }) { agree += 1 }
+        }
+        return (maxError, Float(sum / Double(max(1, count))), agree, kl / Double(max(1, a.count)))
+    }
+
+    /// Ours against PyTorch's quantize_dynamic (Tests/Fixtures/make_int8_reference.py) on one fixture:
+    /// both measured against PyTorch's float32 log-probabilities; ours must be no less accurate on
+    /// every figure.
+    private func assertNoLessAccurateThanPyTorch(fixture: URL, label: String) throws {
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: fixture.appendingPathComponent("torch_int8.json"))) as? [String: Any])
+        let theirs = (max: Float(try XCTUnwrap(json["max_abs_logprob_error"] as? Double)),
+                      mean: Float(try XCTUnwrap(json["mean_abs_logprob_error"] as? Double)),
+                      top1: try XCTUnwrap(json["top1_agreement"] as? Int),
+                      kl: try XCTUnwrap(json["mean_kl_divergence"] as? Double))
+        let io = try SafetensorsFile(path: fixture.appendingPathComponent("io.safetensors").path)
+        let float32 = try FlamingoModel.load(directory: fixture)
+        let reference = Self.logSoftmax(try io.floats("logits"), vocab: float32.configuration.languageModel.vocabSize)
+        let oursFloat = Self.figures(reference, try logProbabilities(float32, fixture: fixture))
+        let out = dir.appendingPathComponent("int8-\(label.filter(\.isNumber))")
+        _ = try ModelQuantizer.quantize(model: fixture, to: out)
+        let ours = Self.figures(reference, try logProbabilities(try FlamingoModel.load(directory: out), fixture: fixture))
+        print(String(format: "%@: against PyTorch float32 over %d positions: ours int8 log-prob error max %.4f mean %.5f, "
+                     + "top-1 %d, KL %.5f; PyTorch quantize_dynamic max %.4f mean %.5f, top-1 %d, KL %.5f; ours float32 max %.2g",
+                     label, reference.count, ours.max, ours.mean, ours.top1, ours.kl, theirs.max, theirs.mean, theirs.top1,
+                     theirs.kl, oursFloat.max))
+        XCTAssertLessThan(oursFloat.max, 1e-3, "\(label): our float32 model must match PyTorch's first")
+        XCTAssertLessThanOrEqual(ours.max, theirs.max, "\(label): max log-prob error")
+        XCTAssertLessThanOrEqual(ours.mean, theirs.mean, "\(label): mean log-prob error")
+        XCTAssertGreaterThanOrEqual(ours.top1, theirs.top1, "\(label): top-1 agreement")
+        XCTAssertLessThanOrEqual(ours.kl, theirs.kl, "\(label): KL divergence")
+    }
+
+    /// The committed width-48 fixture (PyTorch's figures in reference/frame_embs/torch_int8.json).
+    func testInt8IsNoLessAccurateThanPyTorchDynamicQuantization() throws {
+        try assertNoLessAccurateThanPyTorch(fixture: reference, label: "width 48")
+    }
+
+    /// A 768-wide model (vision, resampler, cross-attention, language model) that the committed script
+    /// builds now with the reference environment (`make test` sets it up): 250 MB, not committed.
+    func testInt8At768WideIsNoLessAccurateThanPyTorchDynamicQuantization() throws {
+        let repository = reference.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let python = repository.appendingPathComponent(".venv-reference/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            XCTFail("\(python) is missing: `make reference-env` (which `make test` runs) sets it up")
+            return
+        }
+        let wide = dir.appendingPathComponent("wide")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [repository.appendingPathComponent("Tests/Fixtures/make_int8_reference.py").path, "--wide", wide.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "make_int8_reference.py --wide")
+        try assertNoLessAccurateThanPyTorch(fixture: wide, label: "width 768")
+    }
+
     /// Width 48 with random weights is a hard case for int8 (near-tied logits,
-    /// few values per scale): measured max 0.136, mean 0.028, top-1 11 of 12
-    /// positions (the one miss is a near tie). The bounds keep a margin over
+    /// few values per scale): measured max 0.246, mean 0.039, top-1 11 of 12
+    /// positions (the one miss is a near tie; PyTorch's own quantize_dynamic:
+    /// 0.384, 0.062, 10 of 12, compared below). The bounds keep a margin over
     /// that so a regression fails; the shipped model's quality bars are checked
     /// on its int8 copy in DefaultModelTests.
     func testInt8LogProbabilitiesStayCloseToTheFloatModel() throws {
@@ -69,7 +141,7 @@ final class QuantizedModelTests: XCTestCase {
         print(String(format: "int8 vs float32 on the reference prompt (%d positions): log-prob error max %.4f, mean %.5f; top-1 agreement %d/%d",
                      float.count, maxError, sum / Float(count), agree, float.count))
         XCTAssertGreaterThanOrEqual(agree, float.count - 1, "top-1 next-token agreement")
-        XCTAssertLessThan(maxError, 0.25)
+        XCTAssertLessThan(maxError, 0.3)
         XCTAssertLessThan(sum / Float(count), 0.05)
     }
 
