@@ -100,11 +100,11 @@ static float half_dot_scalar(const uint16_t *w, int bf16, const float *x, size_t
         size_t j = 0;                                                                                \
         for (; j + 8 <= k; j += 8) {                                                                 \
             __m256 xv = _mm256_loadu_ps(x + j);                                                      \
-            if ((j & 31) == 0) { /* the next four rows, one cache line each per 32 values */         \
-                _mm_prefetch((const char *)(w0 + 4 * k + j), _MM_HINT_T0);                           \
-                _mm_prefetch((const char *)(w1 + 4 * k + j), _MM_HINT_T0);                           \
-                _mm_prefetch((const char *)(w2 + 4 * k + j), _MM_HINT_T0);                           \
-                _mm_prefetch((const char *)(w3 + 4 * k + j), _MM_HINT_T0);                           \
+            if ((j & 31) == 0) { /* rows 16-19 ahead into L2, one cache line each per 32 values */  \
+                _mm_prefetch((const char *)(w0 + 16 * k + j), _MM_HINT_T1);                          \
+                _mm_prefetch((const char *)(w1 + 16 * k + j), _MM_HINT_T1);                          \
+                _mm_prefetch((const char *)(w2 + 16 * k + j), _MM_HINT_T1);                          \
+                _mm_prefetch((const char *)(w3 + 16 * k + j), _MM_HINT_T1);                          \
             }                                                                                        \
             a0 = _mm256_fmadd_ps(LOAD8(w0 + j), xv, a0);                                             \
             a1 = _mm256_fmadd_ps(LOAD8(w1 + j), xv, a1);                                             \
