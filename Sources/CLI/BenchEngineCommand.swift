@@ -80,13 +80,19 @@ struct BenchEngineCommand: AsyncParsableCommand {
             _ = try ModelQuantizer.quantize(model: base.appendingPathComponent("lm-f16"), to: int8Directory)
         }
         let int8 = try FlamingoModel.load(directory: int8Directory)
+        // 4-bit linear layers (q4_block32), the same way.
+        let q4Directory = base.appendingPathComponent("lm-q4")
+        if !FileManager.default.fileExists(atPath: q4Directory.appendingPathComponent("model.safetensors").path) {
+            _ = try ModelQuantizer.quantize(model: base.appendingPathComponent("lm-f16"), to: q4Directory, bits: 4)
+        }
+        let q4 = try FlamingoModel.load(directory: q4Directory)
         let prompt = (0..<64).map { _ in Int(rng.next() % 50000) }
         let memory = lm.mediaMemory([])
         let shapes = Self.decodeShapes(lm.configuration.languageModel)
         let gemvWeights = shapes.map { [Float](repeating: 0.001, count: $0.n * $0.k) }
         let streaming = StreamingProbe()
         let weightBytes = Double(lm.languageModelParameterCount * 4)
-        for model in [lm, half, int8] { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
+        for model in [lm, half, int8, q4] { try Self.greedy(model, prompt: prompt, media: memory, tokens: 32) }
         Self.decodeProductsAlone(gemvWeights, shapes: shapes)
         var decodeRuns: [DecodeRun] = []
         for _ in 0..<max(1, runs) {
@@ -99,6 +105,8 @@ struct BenchEngineCommand: AsyncParsableCommand {
             run.halfPrefill = try Stopwatch.settledSeconds { try Self.greedy(half, prompt: prompt, media: memory, tokens: 1) }
             run.int8Generate = try Stopwatch.settledSeconds { try Self.greedy(int8, prompt: prompt, media: memory, tokens: 32) }
             run.int8Prefill = try Stopwatch.settledSeconds { try Self.greedy(int8, prompt: prompt, media: memory, tokens: 1) }
+            run.q4Generate = try Stopwatch.settledSeconds { try Self.greedy(q4, prompt: prompt, media: memory, tokens: 32) }
+            run.q4Prefill = try Stopwatch.settledSeconds { try Self.greedy(q4, prompt: prompt, media: memory, tokens: 1) }
             run.gemv = Stopwatch.settledSeconds { Self.decodeProductsAlone(gemvWeights, shapes: shapes) }
             run.bandwidth = streaming.bytesPerSecond()
             decodeRuns.append(run)
@@ -132,6 +140,15 @@ struct BenchEngineCommand: AsyncParsableCommand {
                      median(int8PerToken) * 1e3, median(halfPerToken) * 1e3, median(zip(halfPerToken, int8PerToken).map { $0 / $1 }),
                      median(decodeRuns.map(\.int8Prefill)), int8Bytes / 1e6, median(decodeRuns.map(\.bandwidth)) / 1e9,
                      median(int8Bound) * 1e3, (median(zip(int8PerToken, int8Bound).map { $0 / $1 }) - 1) * 100))
+        let q4PerToken = decodeRuns.map(\.q4PerToken)
+        // 4.5 bits per quantized weight (4 + an F16 scale per 32), the rest in F16.
+        let q4Bytes = Double(q4.parametersKeptInQ4) * 4.5 / 8 + Double(2 * (q4.languageModelParameterCount - q4.parametersKeptInQ4))
+        let q4Bound = decodeRuns.map { q4Bytes / $0.bandwidth }
+        print(String(format: "4-bit linear layers (q4_block32, F16 embeddings): %.1f ms per token, F16 %.1f ms: %.2fx (prefill 64 tokens %.3f s); "
+                     + "%.0f MB per token at %.1f GB/s = %.1f ms (%.0f%% above)",
+                     median(q4PerToken) * 1e3, median(halfPerToken) * 1e3, median(zip(halfPerToken, q4PerToken).map { $0 / $1 }),
+                     median(decodeRuns.map(\.q4Prefill)), q4Bytes / 1e6, median(decodeRuns.map(\.bandwidth)) / 1e9,
+                     median(q4Bound) * 1e3, (median(zip(q4PerToken, q4Bound).map { $0 / $1 }) - 1) * 100))
         print(String(format: "limit: the encoder's matmuls alone in cblas_sgemm take %.3f s: ours is %.0f%% above that",
                      median(vitRuns.map(\.gemm)), (median(vitRuns.map { $0.ours / $0.gemm }) - 1) * 100))
         print(String(format: "limit: the encoder's linear layers alone as oneDNN int8 matmuls (%@) take %.3f s, %.0f GOP/s; "
@@ -157,11 +174,12 @@ struct BenchEngineCommand: AsyncParsableCommand {
     struct DecodeRun {
         var torchGenerate: Double?, torchPrefill: Double?
         var generate = 0.0, prefill = 0.0, halfGenerate = 0.0, halfPrefill = 0.0, gemv = 0.0, bandwidth = 0.0
-        var int8Generate = 0.0, int8Prefill = 0.0
+        var int8Generate = 0.0, int8Prefill = 0.0, q4Generate = 0.0, q4Prefill = 0.0
         /// Seconds per generated token after the prompt (31 tokens follow the prompt's).
         var perToken: Double { (generate - prefill) / 31 }
         var halfPerToken: Double { (halfGenerate - halfPrefill) / 31 }
         var int8PerToken: Double { (int8Generate - int8Prefill) / 31 }
+        var q4PerToken: Double { (q4Generate - q4Prefill) / 31 }
     }
 
     /// The decode workload of both engine benchmarks: `prompt`, then greedy tokens (argmax, no stop token)

@@ -26,7 +26,7 @@ struct ConvertCommand: AsyncParsableCommand {
     @Option(help: "Output model directory.")
     var out: String
 
-    @Option(help: "Weights at rest: f32, f16, bf16, or int8 (linear layers in int8 with per-row scales, the rest f32; see flamingo quantize).")
+    @Option(help: "Weights at rest: f32, f16, bf16, int8 (linear layers in int8 with per-row scales, the rest f32) or q4 (linear layers in 4 bits, blocks of 32); see flamingo quantize.")
     var dtype: String = "f32"
 
     @Option(help: "Activation of an open_clip vision tower (state dicts carry no config): quick_gelu (OpenAI CLIP) or gelu.")
@@ -42,25 +42,26 @@ struct ConvertCommand: AsyncParsableCommand {
     var maxSeqLen: Int?
 
     func validate() throws {
-        guard ["f32", "f16", "bf16", "int8"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, f16, bf16 or int8") }
+        guard ["f32", "f16", "bf16", "int8", "q4"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, f16, bf16, int8 or q4") }
         guard ["quick_gelu", "gelu"].contains(visionActivation) else { throw ValidationError("--vision-activation must be quick_gelu or gelu") }
         guard dimHead >= 1, visionHeadWidth >= 1 else { throw ValidationError("head widths must be positive") }
     }
 
     func run() async throws {
         var converter = OpenFlamingoConverter(checkpoint: checkpoint, vision: vision, languageModel: lm)
-        let int8 = dtype.lowercased() == "int8"
+        let int8 = ["int8", "q4"].contains(dtype.lowercased())  // quantized after converting
+        let bits = dtype.lowercased() == "q4" ? 4 : 8
         converter.dtype = int8 ? .f32 : SafetensorsWriter.DType(rawValue: dtype.uppercased()) ?? .f32
         converter.visionActivation = visionActivation
         converter.maxSeqLen = maxSeqLen
         converter.dimHead = dimHead
         converter.visionHeadWidth = visionHeadWidth
         let target = URL(fileURLWithPath: out)
-        // int8: convert to float32 beside the output, then quantize into it.
+        // int8 and q4: convert to float32 beside the output, then quantize into it.
         let converted = int8 ? target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).f32-\(getpid())") : target
         defer { if int8 { try? FileManager.default.removeItem(at: converted) } }
         let summary = try CLIError.reporting { try converter.convert(to: converted) }
-        if int8 { _ = try CLIError.reporting { try ModelQuantizer.quantize(model: converted, to: target) } }
+        if int8 { _ = try CLIError.reporting { try ModelQuantizer.quantize(model: converted, to: target, bits: bits) } }
         let tokens = summary.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         print("wrote \(out): \(summary.tensors) tensors, \(summary.parameters) parameters (\(dtype)); special tokens \(tokens)")
     }

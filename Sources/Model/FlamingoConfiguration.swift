@@ -199,8 +199,8 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
         }
         try check(preprocessing.imageSize == vision.imageSize,
                   "preprocessing.image_size \(preprocessing.imageSize) must equal vision.image_size \(vision.imageSize)")
-        try check(quantization.map { $0.method == "int8_per_row" } ?? true,
-                  "quantization.method '\(quantization?.method ?? "")' is not supported (int8_per_row is)")
+        try check(quantization.map { ["int8_per_row", "q4_block32"].contains($0.method) } ?? true,
+                  "quantization.method '\(quantization?.method ?? "")' is not supported (int8_per_row and q4_block32 are)")
         try check(preprocessing.mean.count == 3 && preprocessing.std.count == 3 && preprocessing.std.allSatisfy { $0 > 0 },
                   "preprocessing needs 3 means and 3 positive stds")
     }

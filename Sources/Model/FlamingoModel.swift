@@ -32,13 +32,23 @@ public final class FlamingoModel: Sendable {
         } catch {
             throw .weights(error)
         }
-        // The config says whether the weights are quantized; the tensors must agree.
-        if (config.quantization != nil) != (store.int8MatrixCount > 0) {
-            throw .invalidConfiguration(
-                path: directory.appendingPathComponent("config.json").path,
-                reason: config.quantization != nil
-                    ? "quantization is \(config.quantization?.method ?? "") but no linear weight is int8"
-                    : "\(store.int8MatrixCount) linear weight(s) are int8 (I8) but the config has no quantization entry")
+        // The config says whether and how the weights are quantized; the tensors must agree.
+        let path = directory.appendingPathComponent("config.json").path
+        let (int8, q4) = (store.int8MatrixCount, store.q4MatrixCount)
+        switch config.quantization?.method {
+        case nil where int8 > 0:
+            throw .invalidConfiguration(path: path, reason: "\(int8) linear weight(s) are int8 (I8) but the config has no quantization entry")
+        case nil where q4 > 0:
+            throw .invalidConfiguration(path: path, reason: "\(q4) linear weight(s) are 4-bit (U8) but the config has no quantization entry")
+        case "int8_per_row"? where q4 > 0:
+            throw .invalidConfiguration(path: path, reason: "quantization is int8_per_row but \(q4) linear weight(s) are 4-bit (U8)")
+        case "int8_per_row"? where int8 == 0:
+            throw .invalidConfiguration(path: path, reason: "quantization is int8_per_row but no linear weight is int8")
+        case "q4_block32"? where int8 > 0:
+            throw .invalidConfiguration(path: path, reason: "quantization is q4_block32 but \(int8) linear weight(s) are int8 (I8)")
+        case "q4_block32"? where q4 == 0:
+            throw .invalidConfiguration(path: path, reason: "quantization is q4_block32 but no linear weight is 4-bit")
+        default: break
         }
         return model
     }
@@ -104,6 +114,12 @@ public final class FlamingoModel: Sendable {
     public var parametersKeptInInt8: Int {
         let matrices = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)
         return matrices.filter(\.isInt8).reduce(0) { $0 + $1.count }
+    }
+
+    /// Linear-layer weights kept in 4 bits (the language model's), the parameter count.
+    public var parametersKeptInQ4: Int {
+        let matrices = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)
+        return matrices.filter(\.isQ4).reduce(0) { $0 + $1.count }
     }
 
     /// Weights kept in F16/BF16 at rest (0 when everything was widened on load).

@@ -7,13 +7,13 @@ import Foundation
 /// Written to a temporary name in the same directory, then renamed.
 public enum SafetensorsWriter {
     public enum DType: String, Sendable, CaseIterable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16", i8 = "I8"
+        case f32 = "F32", f16 = "F16", bf16 = "BF16", i8 = "I8", u8 = "U8"
 
         public var size: Int {
             switch self {
             case .f32: 4
             case .f16, .bf16: 2
-            case .i8: 1
+            case .i8, .u8: 1
             }
         }
     }
@@ -69,6 +69,8 @@ public enum SafetensorsWriter {
                         for (i, v) in values.enumerated() { raw.storeBytes(of: bfloat16(v).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
                     case .i8:
                         for (i, v) in values.enumerated() { raw.storeBytes(of: Int8(max(-127, min(127, v.rounded()))), toByteOffset: i, as: Int8.self) }
+                    case .u8:
+                        for (i, v) in values.enumerated() { raw.storeBytes(of: UInt8(max(0, min(255, v.rounded()))), toByteOffset: i, as: UInt8.self) }
                     }
                 }
                 try handle.write(contentsOf: out)

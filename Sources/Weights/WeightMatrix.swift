@@ -13,6 +13,9 @@ public struct WeightMatrix: @unchecked Sendable {
         /// Int8 values in [-127, 127] in a mapping owned by `owner`; row r is `scales[r]` times its values
         /// (docs/QUANTIZATION.md).
         case int8(UnsafeRawPointer, scales: [Float])
+        /// 4-bit values packed two per byte, rows of columns / 2 bytes, with one F16 scale per block of 32
+        /// (rows × columns / 32 values), both in a mapping owned by `owner` (docs/QUANTIZATION.md).
+        case q4(UnsafeRawPointer, scales: UnsafeRawPointer)
     }
 
     public let rows: Int
@@ -49,7 +52,18 @@ public struct WeightMatrix: @unchecked Sendable {
         int8Matmul = matmul
     }
 
+    init(rows: Int, columns: Int, q4: UnsafeRawPointer, scales: UnsafeRawPointer, owner: AnyObject) {
+        self.rows = rows
+        self.columns = columns
+        storage = .q4(q4, scales: scales)
+        self.owner = owner
+        int8Matmul = nil
+    }
+
     public var count: Int { rows * columns }
+
+    /// Whether the values are kept in 4 bits.
+    public var isQ4: Bool { if case .q4 = storage { true } else { false } }
 
     /// Whether the values are kept as int8 with per-row scales.
     public var isInt8: Bool { if case .int8 = storage { true } else { false } }
@@ -70,7 +84,20 @@ public struct WeightMatrix: @unchecked Sendable {
                 flamingo_i8_widen(base.assumingMemoryBound(to: Int8.self), s.baseAddress, columns, range.lowerBound,
                                   range.upperBound, dst)
             }
+        case let .q4(base, scales):
+            flamingo_q4_widen(base.assumingMemoryBound(to: UInt8.self), scales.assumingMemoryBound(to: UInt16.self), columns,
+                              range.lowerBound, range.upperBound, dst)
         }
+    }
+
+    /// The 4-bit counterpart of `halfProduct`. 4-bit storage only.
+    public func q4Product(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
+                          into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) {
+        guard case let .q4(base, scales) = storage else {
+            preconditionFailure("q4Product needs 4-bit storage")
+        }
+        flamingo_q4_gemv(base.assumingMemoryBound(to: UInt8.self), scales.assumingMemoryBound(to: UInt16.self), columns, x,
+                         inputRows, out, ldOut, range.lowerBound, range.upperBound, beta)
     }
 
     /// The int8 counterpart of `halfProduct`: each weight byte is read once, widened and scaled in

@@ -19,6 +19,8 @@ public final class WeightStore: @unchecked Sendable {
     public private(set) var int8MatmulUnavailable: String?
     /// How many of the matrices taken were int8 at rest.
     public private(set) var int8MatrixCount = 0
+    /// 4-bit (U8-packed) linear weights taken so far.
+    public private(set) var q4MatrixCount = 0
 
     /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in `directory`.
     public init(directory: URL) throws(WeightError) {
@@ -98,6 +100,9 @@ public final class WeightStore: @unchecked Sendable {
     public func takeMatrix(_ key: String, shape: [Int], keepHalf: Bool, linear: Bool = false,
                            packInt8: Bool = false) throws(WeightError) -> WeightMatrix {
         guard shape.count == 2 else { throw .wrongShape(key: key, expected: shape, actual: self.shape(of: key) ?? []) }
+        if let file = files[key], file.entries[key]?.dtype == "U8" {
+            return try takeQ4Matrix(key, shape: shape, file: file, linear: linear)
+        }
         let (file, entry) = try consume(key, shape: shape)
         if linear { linearWeightKeys.append(key) }
         if entry.dtype == "I8" {
@@ -123,6 +128,32 @@ public final class WeightStore: @unchecked Sendable {
             return WeightMatrix(rows: shape[0], columns: shape[1], half: base, bfloat16: entry.dtype == "BF16", owner: file)
         }
         return WeightMatrix(rows: shape[0], columns: shape[1], values: try file.floats(key))
+    }
+
+    /// A 4-bit linear weight (docs/QUANTIZATION.md, "q4_block32"): `key` is U8 of shape (rows, columns / 2),
+    /// `<key>_scale` F16 of shape (rows, columns / 32); both stay in the mapping.
+    private func takeQ4Matrix(_ key: String, shape: [Int], file: SafetensorsFile, linear: Bool) throws(WeightError) -> WeightMatrix {
+        guard linear else {
+            throw .unsupportedDType(path: file.path, key: key, dtype: "U8 (4-bit values are for linear-layer weights only)")
+        }
+        guard shape[1] % 32 == 0 else {
+            throw .wrongShape(key: key, expected: [shape[0], shape[1] / 2], actual: self.shape(of: key) ?? [])
+        }
+        let packed = [shape[0], shape[1] / 2], scaleShape = [shape[0], shape[1] / 32]
+        let (_, entry) = try consume(key, shape: packed)
+        linearWeightKeys.append(key)
+        let scaleKey = "\(key)_scale"
+        let (scaleFile, scaleEntry) = try consume(scaleKey, shape: scaleShape)
+        guard scaleEntry.dtype == "F16" else {
+            throw .unsupportedDType(path: scaleFile.path, key: scaleKey, dtype: "\(scaleEntry.dtype) (4-bit block scales are F16)")
+        }
+        guard let raw = file.rawBytes(key), let base = raw.baseAddress, raw.count == shape[0] * shape[1] / 2,
+              let scales = scaleFile.rawBytes(scaleKey), let scaleBase = scales.baseAddress,
+              scales.count == 2 * shape[0] * shape[1] / 32 else {
+            throw .outOfBounds(path: file.path, key: key, reason: "4-bit data or its scales do not cover \(shape) (\(entry.dtype))")
+        }
+        q4MatrixCount += 1
+        return WeightMatrix(rows: shape[0], columns: shape[1], q4: base, scales: scaleBase, owner: file)
     }
 
     /// Like `take`, but nil when absent.

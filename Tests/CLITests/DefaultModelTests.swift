@@ -80,4 +80,14 @@ final class DefaultModelTests: XCTestCase {
         }
         try assertEveryBar(model: source)
     }
+
+    /// The F16 export in 4 bits (`flamingo quantize --bits 4`, q4_block32) meets every bar too.
+    func testQ4CopyOfTheModelMeetsEveryQualityBar() throws {
+        let q4 = dir.appendingPathComponent("q4")
+        let q = try TinyModel.flamingo(["quantize", repository.appendingPathComponent("Models/shapes-v1-f16").path, "--out", q4.path,
+                                        "--bits", "4"], scratch: dir)
+        XCTAssertEqual(q.status, 0, q.stderr)
+        XCTAssertTrue(String(decoding: q.stdout, as: UTF8.self).contains("in 4 bits"), String(decoding: q.stdout, as: UTF8.self))
+        try assertEveryBar(model: q4)
+    }
 }

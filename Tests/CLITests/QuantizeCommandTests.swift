@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `flamingo quantize` and `flamingo convert --dtype int8` as a user runs them.
+/// `flamingo quantize` and `flamingo convert --dtype int8|q4` as a user runs them.
 final class QuantizeCommandTests: XCTestCase {
     private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
@@ -33,5 +33,28 @@ final class QuantizeCommandTests: XCTestCase {
         let again = try TinyModel.flamingo(["quantize", int8.path, "--out", dir.appendingPathComponent("twice").path], scratch: dir)
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("already quantized"), again.stderr)
+    }
+
+    func testConvertToQ4() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quantize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let released = fixtures.appendingPathComponent("released")
+        let converted = dir.appendingPathComponent("converted-q4")
+        let convert = try TinyModel.flamingo([
+            "convert", "--checkpoint", released.appendingPathComponent("checkpoint.pt").path,
+            "--vision", released.appendingPathComponent("open_clip.pt").path,
+            "--lm", released.appendingPathComponent("mosaic_lm").path, "--out", converted.path, "--dtype", "q4",
+            "--dim-head", "16", "--vision-head-width", "12", "--vision-activation", "gelu"], scratch: dir)
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: converted.appendingPathComponent("config.json"))) as? [String: Any])
+        XCTAssertEqual((config["quantization"] as? [String: Any])?["method"] as? String, "q4_block32")
+        let file = try String(contentsOf: converted.appendingPathComponent("model.safetensors"), encoding: .isoLatin1)
+        XCTAssertTrue(file.contains("\"U8\"") && file.contains("_scale"), "4-bit tensors and their scales are written")
+
+        let model = try TinyModel.make(in: dir)
+        let bad = try TinyModel.flamingo(["quantize", model.path, "--out", dir.appendingPathComponent("b").path, "--bits", "3"], scratch: dir)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("8 and 4 are supported"), bad.stderr)
     }
 }
