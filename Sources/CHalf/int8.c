@@ -120,7 +120,7 @@ __attribute__((target("avx2,fma"))) static float i8_dot_q8_avx2(const int8_t *w,
 }
 #endif
 
-void flamingo_i8_quantize_blocks(const float *x, size_t n, int8_t *q, float *scales) {
+static void i8_quantize_blocks_scalar(const float *x, size_t n, int8_t *q, float *scales) {
     for (size_t b = 0; b < n / 32; b++) {
         const float *v = x + 32 * b;
         float amax = 0;
@@ -136,6 +136,50 @@ void flamingo_i8_quantize_blocks(const float *x, size_t n, int8_t *q, float *sca
             q[32 * b + j] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
         }
     }
+}
+
+#if defined(__x86_64__)
+// The same arithmetic eight lanes at a time (identical results): |t| + 0.5 floored, the sign put back.
+__attribute__((target("avx2,fma"))) static void i8_quantize_blocks_avx2(const float *x, size_t n, int8_t *q, float *scales) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
+    const __m256i limit = _mm256_set1_epi32(127), low = _mm256_set1_epi32(-127);
+    for (size_t b = 0; b < n / 32; b++) {
+        const float *v = x + 32 * b;
+        __m256 m = _mm256_andnot_ps(sign, _mm256_loadu_ps(v));
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + 8)));
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + 16)));
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(v + 24)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float amax = _mm_cvtss_f32(h);
+        float d = amax / 127.0f, inverse = d > 0 ? 1.0f / d : 0;
+        scales[b] = d;
+        const __m256 inv = _mm256_set1_ps(inverse);
+        __m256i ints[4];
+        for (int part = 0; part < 4; part++) {
+            __m256 t = _mm256_mul_ps(_mm256_loadu_ps(v + 8 * part), inv);
+            __m256 r = _mm256_floor_ps(_mm256_add_ps(_mm256_andnot_ps(sign, t), half));
+            r = _mm256_or_ps(r, _mm256_and_ps(sign, t));
+            ints[part] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvttps_epi32(r), limit), low);
+        }
+        // int32 -> int8 in order: packs work within 128-bit lanes, so fix the order with a permute.
+        __m256i p16a = _mm256_packs_epi32(ints[0], ints[1]), p16b = _mm256_packs_epi32(ints[2], ints[3]);
+        __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + 32 * b), p8);
+    }
+}
+#endif
+
+void flamingo_i8_quantize_blocks(const float *x, size_t n, int8_t *q, float *scales) {
+#if defined(__x86_64__)
+    if (i8_has_avx2()) {
+        i8_quantize_blocks_avx2(x, n, q, scales);
+        return;
+    }
+#endif
+    i8_quantize_blocks_scalar(x, n, q, scales);
 }
 
 void flamingo_i8_gemv(const int8_t *w, const float *scales, size_t k, const float *x, size_t m, float *y, size_t ldy,

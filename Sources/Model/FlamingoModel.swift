@@ -116,6 +116,22 @@ public final class FlamingoModel: Sendable {
         return matrices.filter(\.isInt8).reduce(0) { $0 + $1.count }
     }
 
+    /// Bytes of weights one decode step streams: every matrix of the language model and its
+    /// cross-attention blocks at its size at rest (the cross-attention's to_kv is applied to the media
+    /// once, not per token, and is left out), plus the vectors (norms, biases, gates) in float32.
+    public var languageModelBytesPerToken: Int {
+        let cross = crossAttention.compactMap { $0 }
+        let perToken = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)
+            + cross.flatMap { [$0.toQ.weight, $0.toOut.weight, $0.feedForward.up.weight, $0.feedForward.down.weight] }
+        let matrixParameters = perToken.reduce(0) { $0 + $1.count } + cross.reduce(0) { $0 + $1.toKV.weight.count }
+        return perToken.reduce(0) { $0 + $1.bytesAtRest } + 4 * (languageModelParameterCount - matrixParameters)
+    }
+
+    /// How the weights are kept: the quantization method, or F16/BF16 or F32 at rest.
+    public var weightsDescription: String {
+        configuration.quantization?.method ?? (parametersKeptInHalfPrecision > 0 ? "F16/BF16 at rest" : "F32")
+    }
+
     /// Linear-layer weights kept in 4 bits (the language model's), the parameter count.
     public var parametersKeptInQ4: Int {
         let matrices = [wte] + (head.map { [$0] } ?? []) + blocks.flatMap(\.linearWeights)

@@ -62,6 +62,16 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public var count: Int { rows * columns }
 
+    /// Bytes at rest: the values and, when quantized, their scales.
+    public var bytesAtRest: Int {
+        switch storage {
+        case .float32: 4 * count
+        case .half: 2 * count
+        case .int8: count + 4 * rows
+        case .q4: count / 2 + 2 * (count / 32)
+        }
+    }
+
     /// Whether the values are kept in 4 bits.
     public var isQ4: Bool { if case .q4 = storage { true } else { false } }
 

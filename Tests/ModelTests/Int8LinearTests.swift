@@ -32,6 +32,29 @@ final class Int8LinearTests: XCTestCase {
         XCTAssertTrue(q[(2 * k)..<(3 * k)].allSatisfy { $0 == 0 })
     }
 
+    /// The decode input's blocks of 32 (vector code) follow the scalar rule exactly: scale = max|block| / 127,
+    /// q = round half away from zero of x / scale, computed as floor(|x · (1 / scale)| + 0.5) with the sign.
+    func testInputBlocksFollowTheScalarRule() {
+        var rng = SplitMix64(seed: 32)
+        let n = 32 * 40
+        var x = (0..<n).map { _ in Float.random(in: -3...3, using: &rng) }
+        for j in 0..<32 { x[64 + j] = 0 }                    // an all-zero block
+        for j in 0..<32 { x[128 + j] = Float(j - 16) / 2 }   // ties after scaling
+        var q = [Int8](repeating: 0, count: n), scales = [Float](repeating: -1, count: n / 32)
+        flamingo_i8_quantize_blocks(x, n, &q, &scales)
+        for b in 0..<(n / 32) {
+            let block = x[(32 * b)..<(32 * b + 32)]
+            let d = (block.map(abs).max() ?? 0) / 127
+            XCTAssertEqual(scales[b], d, "block \(b)")
+            let inverse: Float = d > 0 ? 1 / d : 0
+            for j in 0..<32 {
+                let t = x[32 * b + j] * inverse
+                let r = (abs(t) + 0.5).rounded(.down) * (t < 0 ? -1 : 1)
+                XCTAssertEqual(q[32 * b + j], Int8(max(-127, min(127, r))), "block \(b) value \(j)")
+            }
+        }
+    }
+
     /// Decoding (at most 8 input rows, k a multiple of 32): the inputs are quantized in blocks of 32 and
     /// each block's products summed in int32. More rows (prompts, frames): oneDNN's matmul with each input
     /// row quantized with one scale (per token), packed or read in place. Both are checked against a naive
