@@ -93,7 +93,8 @@ bench-caption: build reference-env
 	$(RELEASE_BIN) bench caption --runs 1
 
 ## Every benchmark above, end to end, in minutes (CI runs it after the tests): bench frames on two
-## 5 s clips, bench engine with one run, bench caption at toy widths. Checks they run; times mean little.
+## 5 s clips, bench engine with one run, bench caption at toy widths, bench decode on the shipped model and
+## on bench engine's 4-bit decoder. Checks they run; times mean little.
 bench-smoke: build reference-env
 	@mkdir -p $(BENCH_DIR)
 	@[ -f $(BENCH_DIR)/smoke-h264.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 5 \
@@ -103,6 +104,8 @@ bench-smoke: build reference-env
 	$(RELEASE_BIN) bench frames --runs 1 $(BENCH_DIR)/smoke-h264.mp4 $(BENCH_DIR)/smoke-vp9.webm
 	$(RELEASE_BIN) bench engine --runs 1
 	$(RELEASE_BIN) bench caption --runs 1 --smoke
+	$(RELEASE_BIN) bench decode --runs 1 --prompt 16 --tokens 8
+	$(RELEASE_BIN) bench decode --runs 1 --model $(BENCH_DIR)/engine/lm-q4
 
 clean:
 	rm -rf .build .demo-frames
