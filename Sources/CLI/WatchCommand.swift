@@ -15,6 +15,10 @@ struct WatchCommand: AsyncParsableCommand {
         discussion: """
             Files are taken once their size and mtime have been stable for --stable-seconds; \
             dotfiles, partial downloads (.part, .crdownload, .tmp) and sidecars are ignored. \
+            Each file runs in a worker process (one per job slot, the model loaded once): a crash, \
+            an out-of-memory kill or a hang ends the worker, not the daemon; attempts are recorded \
+            in each directory's .flamingo-attempts.json before the work starts, so a file gets at \
+            most --max-attempts tries across restarts, then an error sidecar (worker_crashed). \
             SIGTERM or SIGINT: stop taking files, finish the ones in progress, exit 0.
             """)
 
@@ -45,11 +49,20 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Seconds the files in progress get to finish after SIGTERM before they are abandoned.")
     var stopSeconds: Double = 30
 
+    @Option(help: "Seconds a worker may spend on one file before it is killed and the file charged an attempt.")
+    var jobSeconds: Double = 1800
+
+    @Option(help: "Address-space limit of each worker process in MiB (0: none; the unit's MemoryMax still applies).")
+    var workerMemoryMb: Int = 0
+
+    @Flag(help: "Process files inside the daemon instead of in worker processes (no crash isolation; for debugging).")
+    var inProcess = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard poll.map({ $0 > 0 }) ?? true else { throw ValidationError("--poll must be positive") }
-        guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1, stopSeconds >= 0 else {
-            throw ValidationError("--stable-seconds >= 0, --rescan-seconds > 0 and --max-attempts >= 1 are required")
+        guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1, stopSeconds >= 0, jobSeconds > 0, workerMemoryMb >= 0 else {
+            throw ValidationError("--stable-seconds >= 0, --rescan-seconds > 0, --max-attempts >= 1, --job-seconds > 0 and --worker-memory-mb >= 0 are required")
         }
     }
 
@@ -70,6 +83,17 @@ struct WatchCommand: AsyncParsableCommand {
         config.rescanSeconds = rescanSeconds
         config.maxAttempts = maxAttempts
         config.stopSeconds = stopSeconds
+        config.jobSeconds = jobSeconds
+        config.workerMemoryBytes = workerMemoryMb > 0 ? UInt64(workerMemoryMb) << 20 : nil
+        // Each job slot's worker: this program's hidden `worker` subcommand with the same pipeline, model
+        // and reader options (the environment, with its FLAMINGO_* lists, is inherited).
+        var workerArguments: [String] = ["worker", "--pipeline", options.pipeline]
+        if let model = options.model { workerArguments += ["--model", model] }
+        for (flag, values) in [("--allow-format", reader.allowFormats), ("--deny-format", reader.denyFormats),
+                               ("--allow-codec", reader.allowCodecs), ("--deny-codec", reader.denyCodecs)] {
+            for value in values { workerArguments += [flag, value] }
+        }
+        config.workerArguments = inProcess ? nil : workerArguments
         let service: WatchService
         do { service = try WatchService(configuration: config, runner: runner, logger: logger) } catch {
             throw CLIError(error.localizedDescription)

@@ -21,6 +21,13 @@ public struct WatchConfiguration: Sendable {
     /// After SIGTERM, files in progress get this long to finish; then they are
     /// abandoned (no sidecar, no temporary file) and the process exits 0.
     public var stopSeconds: Double = 30
+    /// Crash isolation: the arguments of this program's hidden worker subcommand (one long-lived child
+    /// per job slot runs each file; WorkerProcess). nil: files run inside the daemon.
+    public var workerArguments: [String]?
+    /// The worker's address-space limit (RLIMIT_AS), if any.
+    public var workerMemoryBytes: UInt64?
+    /// A worker that has not answered for a file after this long is killed (the file is charged an attempt).
+    public var jobSeconds: Double = 1800
 
     public init(directories: [String]) { self.directories = directories }
 }

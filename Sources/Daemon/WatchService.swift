@@ -21,6 +21,9 @@ public final class WatchService: Service, @unchecked Sendable {
     private var lastProgress = Date()
     private var busySince: [String: Date] = [:]
     private var locks: [DirectoryLock] = []
+    let ledger: AttemptLedger
+    /// One child process per job slot (nil entries: in-process).
+    let workers: [WorkerProcess?]
 
     public init(configuration: WatchConfiguration, runner: PipelineRunner, logger: Logger,
                 notifier: SystemdNotifier = SystemdNotifier()) throws {
@@ -31,6 +34,12 @@ public final class WatchService: Service, @unchecked Sendable {
         watcher = DirectoryWatcher(configuration: configuration, logger: logger)
         queue = WorkQueue(stableSeconds: configuration.stableSeconds, capacity: configuration.queueCapacity)
         locks = try configuration.directories.map { try DirectoryLock(path: $0) }
+        ledger = AttemptLedger(directories: configuration.directories)
+        workers = (0..<max(1, configuration.jobs)).map { _ in
+            configuration.workerArguments.map {
+                WorkerProcess(arguments: $0, memoryLimitBytes: configuration.workerMemoryBytes, logger: logger)
+            }
+        }
     }
 
     public func run() async throws {
@@ -60,10 +69,10 @@ public final class WatchService: Service, @unchecked Sendable {
                     }
                 }
                 group.addTask { [self] in await heartbeat() }
-                for _ in 0..<max(1, configuration.jobs) {
+                for slot in 0..<max(1, configuration.jobs) {
                     group.addTask { [self] in
                         while let work = await queue.next() {
-                            await process(work.path, attempts: work.attempts)
+                            await process(work.path, attempts: work.attempts, slot: slot)
                             await queue.finished(work.path)
                         }
                     }
@@ -86,6 +95,7 @@ public final class WatchService: Service, @unchecked Sendable {
             }
         }
         watcher.stop()
+        for worker in workers { worker?.stop() }
         logger.info("stopped")
     }
 
@@ -111,7 +121,7 @@ public final class WatchService: Service, @unchecked Sendable {
         return !PipelineRunner.isTransient(existing) || (existing.error?.attempts ?? 0) >= configuration.maxAttempts
     }
 
-    private func process(_ path: String, attempts: Int) async {
+    private func process(_ path: String, attempts: Int, slot: Int) async {
         guard !isUpToDate(path) else { return }
         if FileManager.default.fileExists(atPath: Sidecar.path(for: path)) && !SidecarWriter.mayReplace(Sidecar.path(for: path)) {
             logger.error("a file named like our sidecar exists and is not ours; leaving both alone", metadata: ["file": "\(path)"])
@@ -119,13 +129,25 @@ public final class WatchService: Service, @unchecked Sendable {
         }
         mark(path, busy: true)
         defer { mark(path, busy: false) }
-        let attempt = attempts + 1
-        logger.info("processing", metadata: ["file": "\(path)", "attempt": "\(attempt)"])
-        let runner = self.runner
-        let sidecar = await withCheckedContinuation { (continuation: CheckedContinuation<Sidecar, Never>) in
-            // Model work is long and CPU-bound: keep it off the cooperative pool.
-            DispatchQueue.global().async { continuation.resume(returning: runner.sidecar(for: path, attempts: attempt)) }
+        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return }  // gone (a link is read by the worker's rules)
+        // Attempts on these bytes that started and never finished (the daemon or its worker was killed)
+        // count too, across restarts.
+        let attempt = max(attempts, ledger.attempts(for: path, fingerprint: fingerprint)) + 1
+        if attempt > configuration.maxAttempts {
+            let reason = ledger.lastError(for: path) ?? "the daemon stopped while it was processed (killed or crashed)"
+            logger.error("giving up: every attempt ended without a result", metadata: ["file": "\(path)", "attempts": "\(attempt - 1)"])
+            await write(errorSidecar(path, fingerprint: fingerprint, code: "worker_crashed",
+                                     message: "\(path): gave up after \(attempt - 1) attempt(s) that ended without a result: \(reason)",
+                                     attempts: attempt - 1), for: path)
+            return
         }
+        do {
+            try ledger.begin(path, fingerprint: fingerprint, attempt: attempt)
+        } catch {
+            logger.warning("cannot record the attempt; processing anyway", metadata: ["file": "\(path)", "error": "\(error.localizedDescription)"])
+        }
+        logger.info("processing", metadata: ["file": "\(path)", "attempt": "\(attempt)"])
+        let sidecar = await run(path, attempt: attempt, fingerprint: fingerprint, slot: slot)
         if sidecar.status != "ok", PipelineRunner.isTransient(sidecar), attempt < configuration.maxAttempts {
             let delay = configuration.retryBaseSeconds * pow(2, Double(attempt - 1))
             logger.warning("transient failure, will retry", metadata: ["file": "\(path)", "in_s": "\(delay)",
@@ -134,9 +156,49 @@ public final class WatchService: Service, @unchecked Sendable {
             await queue.offer(path, attempts: attempt, notBefore: Date().addingTimeInterval(delay))
             return
         }
+        await write(sidecar, for: path)
+    }
+
+    /// The file's sidecar from its job slot's worker (or in this process without isolation). A worker
+    /// that dies or hangs gives an error sidecar: `worker_crashed` (with how it ended) or `timed_out`.
+    private func run(_ path: String, attempt: Int, fingerprint: Sidecar.Fingerprint, slot: Int) async -> Sidecar {
+        let runner = self.runner
+        guard let worker = workers[slot] else {
+            return await withCheckedContinuation { (continuation: CheckedContinuation<Sidecar, Never>) in
+                // Model work is long and CPU-bound: keep it off the cooperative pool.
+                DispatchQueue.global().async { continuation.resume(returning: runner.sidecar(for: path, attempts: attempt)) }
+            }
+        }
+        let deadline = configuration.jobSeconds
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<WorkerProcess.Outcome, Never>) in
+            DispatchQueue.global().async { continuation.resume(returning: worker.run(path: path, attempt: attempt, deadlineSeconds: deadline)) }
+        }
+        switch outcome {
+        case let .sidecar(sidecar):
+            return sidecar
+        case let .died(how):
+            let message = "\(path): the worker processing it was \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
+            logger.error("worker died", metadata: ["file": "\(path)", "how": "\(how)", "attempt": "\(attempt)"])
+            try? ledger.record(path, error: "the worker was \(how)")
+            return errorSidecar(path, fingerprint: fingerprint, code: "worker_crashed", message: message, attempts: attempt)
+        case let .timedOut(seconds):
+            let message = "\(path): no result after \(Int(seconds)) s; the worker was killed (attempt \(attempt) of \(configuration.maxAttempts))"
+            logger.error("worker timed out", metadata: ["file": "\(path)", "seconds": "\(seconds)"])
+            try? ledger.record(path, error: "no result after \(Int(seconds)) s")
+            return errorSidecar(path, fingerprint: fingerprint, code: "timed_out", message: message, attempts: attempt)
+        }
+    }
+
+    private func errorSidecar(_ path: String, fingerprint: Sidecar.Fingerprint, code: String, message: String, attempts: Int) -> Sidecar {
+        runner.errorSidecar(for: path, fingerprint: fingerprint, code: code, message: message, attempts: attempts)
+    }
+
+    /// Writes the file's final sidecar (and subtitles) and forgets its attempts.
+    private func write(_ sidecar: Sidecar, for path: String) async {
         do {
             try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: path), video: path,
                                     fingerprint: sidecar.video.fingerprint)
+            try? ledger.finish(path)
             if let segments = sidecar.segments, !segments.isEmpty {
                 try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: path), requireOurs: false)
             }
@@ -146,6 +208,7 @@ public final class WatchService: Service, @unchecked Sendable {
                 logger.error("failed", metadata: ["file": "\(path)", "error": "\(sidecar.error?.message ?? "")"])
             }
         } catch SidecarWriter.WriteError.videoChanged {
+            try? ledger.finish(path)
             logger.info("changed while processed; will redo", metadata: ["file": "\(path)"])
             await queue.finished(path)
             await queue.offer(path)

@@ -62,18 +62,25 @@ public final class PipelineRunner: @unchecked Sendable {
         } catch {
             let code = (error as? VideoIOError)?.code ?? "processing_failed"
             let message = (error as? VideoIOError)?.localizedDescription ?? "\(video): \(error.localizedDescription)"
-            return Sidecar(
-                status: "error",
-                video: .init(file: (video as NSString).lastPathComponent, fingerprint: fingerprint, probe: nil),
-                model: modelIdentity, pipeline: pipelineIdentity,
-                error: .init(code: code, message: message, attempts: attempts),
-                createdAt: ISO8601DateFormatter().string(from: Date()))
+            return errorSidecar(for: video, fingerprint: fingerprint, code: code, message: message, attempts: attempts)
         }
     }
 
-    /// Whether a failure may succeed on a later attempt (file still being written, deadline).
+    /// An error sidecar for `video` with this runner's model and pipeline.
+    public func errorSidecar(for video: String, fingerprint: Sidecar.Fingerprint, code: String, message: String,
+                             attempts: Int) -> Sidecar {
+        Sidecar(
+            status: "error",
+            video: .init(file: (video as NSString).lastPathComponent, fingerprint: fingerprint, probe: nil),
+            model: modelIdentity, pipeline: pipelineIdentity,
+            error: .init(code: code, message: message, attempts: attempts),
+            createdAt: ISO8601DateFormatter().string(from: Date()))
+    }
+
+    /// Whether a failure may succeed on a later attempt (file still being written, deadline, the
+    /// daemon's worker process dying under it).
     public static func isTransient(_ sidecar: Sidecar) -> Bool {
-        ["unreadable", "timed_out", "file_changed"].contains(sidecar.error?.code ?? "")
+        ["unreadable", "timed_out", "file_changed", "worker_crashed"].contains(sidecar.error?.code ?? "")
     }
 
     /// Processes `path`; throws the reader's or the model's error for bad input.

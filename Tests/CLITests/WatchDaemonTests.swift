@@ -293,4 +293,76 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("another flamingo watch is already watching"), result.stderr)
     }
+
+    // MARK: crash isolation (docs/DAEMON.md)
+
+    private func log(_ index: Int) -> String {
+        String(decoding: FileManager.default.contents(atPath: dir.appendingPathComponent("daemon-\(index).log").path) ?? Data(), as: UTF8.self)
+    }
+
+    /// The daemon's child processes (its workers), whichever of its threads started them.
+    private func children(of daemon: Process) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
+    /// A worker that dies on one file (SIGSEGV, as a decoder crash would) is replaced; the file is charged
+    /// an attempt each time and then gets an error sidecar naming the signal; every other file flows, and
+    /// the daemon stays up.
+    func testAWorkerThatCrashesOnAFileIsReplacedAndTheOthersKeepFlowing() throws {
+        let data = try Data(contentsOf: clip)
+        try data.write(to: inbox.appendingPathComponent("poison.mp4"))
+        for i in 0..<3 { try data.write(to: inbox.appendingPathComponent("good-\(i).mp4")) }
+        let daemon = try startDaemon(extra: ["--max-attempts", "2"], environment: ["FLAMINGO_WORKER_FAULT": "segv:poison"])
+        XCTAssertTrue(waitFor(60) { videos().allSatisfy { sidecar($0) != nil } }, "no sidecar for \(videos().filter { sidecar($0) == nil }): \(log(0))")
+        for i in 0..<3 { XCTAssertEqual(sidecar("good-\(i).mp4")?["status"] as? String, "ok") }
+        let error = try XCTUnwrap(sidecar("poison.mp4")?["error"] as? [String: Any], "\(sidecar("poison.mp4") ?? [:]) \(log(0))")
+        XCTAssertEqual(error["code"] as? String, "worker_crashed")
+        XCTAssertEqual(error["attempts"] as? Int, 2)
+        XCTAssertTrue((error["message"] as? String ?? "").contains("killed by signal 11 (SIGSEGV)"), "\(error)")
+        XCTAssertTrue(daemon.isRunning)
+        XCTAssertEqual(log(0).components(separatedBy: "worker died").count - 1, 2, "one death per attempt")
+        XCTAssertGreaterThanOrEqual(log(0).components(separatedBy: "worker started").count - 1, 2, "a new worker after a crash")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: inbox.appendingPathComponent(".flamingo-attempts.json").path),
+                       "attempts are forgotten once every file has its final sidecar")
+    }
+
+    /// Attempts are on disk before the work starts: a daemon killed with -9 while its worker is stuck on a
+    /// file (the worker notices and exits) does not retry that file forever after restarts.
+    func testAttemptsSurviveKillDashNineOfTheDaemon() throws {
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("stuck.mp4"))
+        let first = try startDaemon(environment: ["FLAMINGO_WORKER_FAULT": "hang:stuck"])
+        let ledger = inbox.appendingPathComponent(".flamingo-attempts.json")
+        XCTAssertTrue(waitFor { FileManager.default.fileExists(atPath: ledger.path) && !children(of: first).isEmpty }, log(0))
+        let workers = children(of: first)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        XCTAssertTrue(waitFor(10) { workers.allSatisfy { kill($0, 0) != 0 } }, "the orphaned worker exits when its daemon is gone")
+        let recorded = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: ledger)) as? [String: [String: Any]])
+        XCTAssertEqual(recorded.values.first?["attempts"] as? Int, 1)
+
+        let second = try startDaemon(extra: ["--max-attempts", "1"])
+        XCTAssertTrue(waitFor { sidecar("stuck.mp4") != nil }, log(1))
+        let error = try XCTUnwrap(sidecar("stuck.mp4")?["error"] as? [String: Any])
+        XCTAssertEqual(error["code"] as? String, "worker_crashed")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("gave up after 1 attempt(s)"), "\(error)")
+        XCTAssertTrue(second.isRunning)
+    }
+
+    /// A worker that stops answering is killed after --job-seconds; the file gets a timed_out sidecar.
+    func testAHungWorkerIsKilledAfterTheJobDeadline() throws {
+        let data = try Data(contentsOf: clip)
+        try data.write(to: inbox.appendingPathComponent("hang.mp4"))
+        try data.write(to: inbox.appendingPathComponent("fine.mp4"))
+        let daemon = try startDaemon(extra: ["--max-attempts", "1", "--job-seconds", "2"], environment: ["FLAMINGO_WORKER_FAULT": "hang:hang.mp4"])
+        XCTAssertTrue(waitFor(60) { videos().allSatisfy { sidecar($0) != nil } }, log(0))
+        XCTAssertEqual(sidecar("fine.mp4")?["status"] as? String, "ok")
+        let error = try XCTUnwrap(sidecar("hang.mp4")?["error"] as? [String: Any])
+        XCTAssertEqual(error["code"] as? String, "timed_out")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("no result after 2 s"), "\(error)")
+        XCTAssertTrue(daemon.isRunning)
+    }
 }
