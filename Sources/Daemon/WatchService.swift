@@ -177,9 +177,9 @@ public final class WatchService: Service, @unchecked Sendable {
         case let .sidecar(sidecar):
             return sidecar
         case let .died(how):
-            let message = "\(path): the worker processing it was \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
+            let message = "\(path): the worker processing it ended before answering: \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
             logger.error("worker died", metadata: ["file": "\(path)", "how": "\(how)", "attempt": "\(attempt)"])
-            try? ledger.record(path, error: "the worker was \(how)")
+            try? ledger.record(path, error: "the worker ended before answering: \(how)")
             return errorSidecar(path, fingerprint: fingerprint, code: "worker_crashed", message: message, attempts: attempt)
         case let .timedOut(seconds):
             let message = "\(path): no result after \(Int(seconds)) s; the worker was killed (attempt \(attempt) of \(configuration.maxAttempts))"

@@ -365,4 +365,17 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertTrue((error["message"] as? String ?? "").contains("no result after 2 s"), "\(error)")
         XCTAssertTrue(daemon.isRunning)
     }
+
+    /// --worker-memory-mb reaches the worker: with 64 MiB of address space it cannot even map the model,
+    /// ends with an error, and the file is charged and gets its sidecar saying so.
+    func testTheWorkersMemoryLimitApplies() throws {
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("m.mp4"))
+        let daemon = try startDaemon(extra: ["--max-attempts", "1", "--worker-memory-mb", "64"])
+        XCTAssertTrue(waitFor { sidecar("m.mp4") != nil }, log(0))
+        let error = try XCTUnwrap(sidecar("m.mp4")?["error"] as? [String: Any])
+        XCTAssertEqual(error["code"] as? String, "worker_crashed")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("ended before answering: exited with status 1"), "\(error)")
+        XCTAssertTrue(log(0).contains("Cannot allocate memory"), log(0))
+        XCTAssertTrue(daemon.isRunning)
+    }
 }
