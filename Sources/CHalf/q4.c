@@ -1,4 +1,5 @@
 #include "CHalf.h"
+#include "half_bits.h"
 #include "lane_sum.h"
 
 #include <math.h>
@@ -13,26 +14,6 @@
 // is cut into blocks of 32, each with an F16 scale d; value = d * (q - 8) with q in [0, 15]. A block's
 // 16 bytes hold its values 0-15 in the low nibbles and 16-31 in the high nibbles (llama.cpp's Q4_0
 // order), so one load, a shift and a mask give all 32 in order.
-
-static float q4_half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else {
-            int e = -1;
-            do { e++; mantissa <<= 1; } while ((mantissa & 0x400) == 0);
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mantissa & 0x3FF) << 13);
-        }
-    } else if (exponent == 31) {
-        bits = sign | 0x7F800000u | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 // Round to the nearest F16 value (ties to even), as bits. Finite inputs within F16's range only
 // (scales are max|block| / 8 of finite weights).
@@ -65,7 +46,7 @@ void flamingo_q4_quantize_rows(const float *w, size_t rows, size_t k, uint8_t *p
             for (int j = 0; j < 32; j++)
                 if (fabsf(v[j]) > fabsf(extreme)) extreme = v[j];
             uint16_t h = extreme != 0 ? q4_float_to_half(extreme / -8.0f) : 0;  // not -0
-            float d = q4_half_to_float(h), inverse = d != 0 ? 1.0f / d : 0;
+            float d = flamingo_half_to_float(h), inverse = d != 0 ? 1.0f / d : 0;
             scales[r * blocks + b] = h;
             uint8_t *out = packed + r * (k / 2) + 16 * b;
             for (int j = 0; j < 16; j++) {
@@ -84,7 +65,7 @@ void flamingo_q4_widen(const uint8_t *w, const uint16_t *scales, size_t k, size_
         float *out = dst + (r - r0) * k;
         for (size_t b = 0; b < blocks; b++) {
             const uint8_t *q = w + r * (k / 2) + 16 * b;
-            float d = q4_half_to_float(scales[r * blocks + b]);
+            float d = flamingo_half_to_float(scales[r * blocks + b]);
             for (int j = 0; j < 16; j++) {
                 out[32 * b + j] = d * (float)((int)(q[j] & 0x0F) - 8);
                 out[32 * b + j + 16] = d * (float)((int)(q[j] >> 4) - 8);
@@ -96,7 +77,7 @@ void flamingo_q4_widen(const uint8_t *w, const uint16_t *scales, size_t k, size_
 static float q4_dot_scalar(const uint8_t *w, const uint16_t *scales, size_t k, const float *x) {
     float acc = 0;
     for (size_t b = 0; b < k / 32; b++) {
-        float d = q4_half_to_float(scales[b]), s = 0;
+        float d = flamingo_half_to_float(scales[b]), s = 0;
         for (int j = 0; j < 16; j++) {
             s += (float)((int)(w[16 * b + j] & 0x0F) - 8) * x[32 * b + j];
             s += (float)((int)(w[16 * b + j] >> 4) - 8) * x[32 * b + j + 16];
@@ -206,4 +187,3 @@ void flamingo_q4_gemv(const uint8_t *w, const uint16_t *scales, size_t k, const 
     }
 }
 
-float flamingo_half_value(uint16_t h) { return q4_half_to_float(h); }

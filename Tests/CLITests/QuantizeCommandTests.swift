@@ -10,13 +10,8 @@ final class QuantizeCommandTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quantize-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let released = fixtures.appendingPathComponent("released")
         let converted = dir.appendingPathComponent("converted-int8")
-        let convert = try TinyModel.flamingo([
-            "convert", "--checkpoint", released.appendingPathComponent("checkpoint.pt").path,
-            "--vision", released.appendingPathComponent("open_clip.pt").path,
-            "--lm", released.appendingPathComponent("mosaic_lm").path, "--out", converted.path, "--dtype", "int8",
-            "--dim-head", "16", "--vision-head-width", "12", "--vision-activation", "gelu"], scratch: dir)
+        let convert = try convertReleased(dtype: "int8", to: converted, scratch: dir)
         XCTAssertEqual(convert.status, 0, convert.stderr)
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: converted.appendingPathComponent("config.json"))) as? [String: Any])
         XCTAssertEqual((config["quantization"] as? [String: Any])?["method"] as? String, "int8_per_row")
@@ -39,13 +34,8 @@ final class QuantizeCommandTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quantize-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let released = fixtures.appendingPathComponent("released")
         let converted = dir.appendingPathComponent("converted-q4")
-        let convert = try TinyModel.flamingo([
-            "convert", "--checkpoint", released.appendingPathComponent("checkpoint.pt").path,
-            "--vision", released.appendingPathComponent("open_clip.pt").path,
-            "--lm", released.appendingPathComponent("mosaic_lm").path, "--out", converted.path, "--dtype", "q4",
-            "--dim-head", "16", "--vision-head-width", "12", "--vision-activation", "gelu"], scratch: dir)
+        let convert = try convertReleased(dtype: "q4", to: converted, scratch: dir)
         XCTAssertEqual(convert.status, 0, convert.stderr)
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: converted.appendingPathComponent("config.json"))) as? [String: Any])
         XCTAssertEqual((config["quantization"] as? [String: Any])?["method"] as? String, "q4_block32")
@@ -56,5 +46,15 @@ final class QuantizeCommandTests: XCTestCase {
         let bad = try TinyModel.flamingo(["quantize", model.path, "--out", dir.appendingPathComponent("b").path, "--bits", "3"], scratch: dir)
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("8 and 4 are supported"), bad.stderr)
+    }
+
+    /// `flamingo convert` of the released-layout fixture (Tests/Fixtures/released) with `--dtype`.
+    private func convertReleased(dtype: String, to out: URL, scratch: URL) throws -> (status: Int32, stdout: Data, stderr: String) {
+        let released = fixtures.appendingPathComponent("released")
+        return try TinyModel.flamingo([
+            "convert", "--checkpoint", released.appendingPathComponent("checkpoint.pt").path,
+            "--vision", released.appendingPathComponent("open_clip.pt").path,
+            "--lm", released.appendingPathComponent("mosaic_lm").path, "--out", out.path, "--dtype", dtype,
+            "--dim-head", "16", "--vision-head-width", "12", "--vision-activation", "gelu"], scratch: scratch)
     }
 }

@@ -52,7 +52,4 @@ void flamingo_q4_widen(const uint8_t *w, const uint16_t *scales, size_t k, size_
 void flamingo_q4_gemv(const uint8_t *w, const uint16_t *scales, size_t k, const float *x, size_t m, float *y,
                       size_t ldy, size_t r0, size_t r1, float beta);
 
-/// An F16 value (bits) as float.
-float flamingo_half_value(uint16_t h);
-
 #endif
