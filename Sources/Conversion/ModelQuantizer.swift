@@ -79,6 +79,13 @@ public enum ModelQuantizer {
         json["quantization"] = ["method": bits == 8 ? "int8_per_row" : "q4_block32"]
         try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
             .write(to: out.appendingPathComponent("config.json"), options: .atomic)
+        // The model card, if any, says how this copy was made.
+        if var card = try ModelCard.load(directory: directory) {
+            card.recipe += "; linear layers quantized by flamingo quantize (\(bits == 8 ? "int8_per_row" : "q4_block32"))"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(card).write(to: out.appendingPathComponent(ModelCard.fileName), options: .atomic)
+        }
         for name in ["tokenizer.json"] {
             let source = directory.appendingPathComponent(name), target = out.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: source.path) else { continue }

@@ -9,6 +9,8 @@ import Weights
 /// `every_n_layers`-th block.
 public final class FlamingoModel: Sendable {
     public let configuration: FlamingoConfiguration
+    /// The directory's model_card.json, if it has one.
+    public let card: ModelCard?
     public let vision: VisionEncoder
     public let resampler: PerceiverResampler
     /// (vocab, d): the input embeddings.
@@ -24,10 +26,11 @@ public final class FlamingoModel: Sendable {
     /// memory-mapped file and are widened per tile when used; the vision side is always float32.
     public static func load(directory: URL, keepHalfPrecision: Bool = true) throws(ModelError) -> FlamingoModel {
         let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        let card = try ModelCard.load(directory: directory)
         let (model, store): (FlamingoModel, WeightStore)
         do throws(WeightError) {
             store = try WeightStore(directory: directory)
-            model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision)
+            model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision, card: card)
             try store.verifyAllConsumed()
         } catch {
             throw .weights(error)
@@ -66,7 +69,8 @@ public final class FlamingoModel: Sendable {
         }
     }
 
-    init(config c: FlamingoConfiguration, store: WeightStore, keepHalf: Bool = true) throws(WeightError) {
+    init(config c: FlamingoConfiguration, store: WeightStore, keepHalf: Bool = true, card: ModelCard? = nil) throws(WeightError) {
+        self.card = card
         configuration = c
         vision = try VisionEncoder(store, config: c.vision)
         resampler = try PerceiverResampler(store, config: c.resampler, width: c.vision.width)

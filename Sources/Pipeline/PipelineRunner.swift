@@ -26,7 +26,7 @@ public final class PipelineRunner: @unchecked Sendable {
         self.session = session
         self.limits = limits
         let config = (try? Data(contentsOf: session.directory.appendingPathComponent("config.json"))) ?? Data()
-        modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config))
+        modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config), domain: session.model.card?.domain)
     }
 
     /// A video (and every few-shot example) is one media item of up to

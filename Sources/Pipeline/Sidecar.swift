@@ -70,6 +70,14 @@ public struct Sidecar: Codable, Sendable, Equatable {
         public var name: String
         /// SHA-256 of the pipeline file, or of the model's config.json.
         public var hash: String
+        /// The model's domain from its model card (models only; absent without a card).
+        public var domain: String?
+
+        public init(name: String, hash: String, domain: String? = nil) {
+            self.name = name
+            self.hash = hash
+            self.domain = domain
+        }
     }
 
     public struct Generated: Codable, Sendable, Equatable {

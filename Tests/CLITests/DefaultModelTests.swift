@@ -36,6 +36,26 @@ final class DefaultModelTests: XCTestCase {
         let fromSidecar = try XCTUnwrap(JSONSerialization.jsonObject(with: sidecar.stdout) as? [String: Any])["caption"] as? [String: Any]
         XCTAssertEqual(fromSidecar?["text"] as? String, fromCaption)
         XCTAssertEqual(fromCaption, "a green square moving up and a white triangle moving left.")
+        // The sidecar carries the model card's domain beside the model's name and hash.
+        let model = try XCTUnwrap(JSONSerialization.jsonObject(with: sidecar.stdout) as? [String: Any])["model"] as? [String: Any]
+        XCTAssertTrue((model?["domain"] as? String ?? "").hasPrefix("Shapes World only"), "\(model ?? [:])")
+    }
+
+    /// `flamingo info` says what the shipped model is for, and that a model without a card does not say.
+    func testInfoPrintsTheModelCard() throws {
+        let info = try TinyModel.flamingo(["info"], scratch: dir)
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let text = String(decoding: info.stdout, as: UTF8.self)
+        XCTAssertTrue(text.contains("domain: Shapes World only"), text)
+        XCTAssertTrue(text.contains("captions_exact") && text.contains("91.50%"), text)
+        XCTAssertTrue(text.contains("weights: int8_per_row"), text)
+        let json = try TinyModel.flamingo(["info", "--json"], scratch: dir)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        XCTAssertEqual((object["card"] as? [String: Any])?["name"] as? String, "shapes-v1")
+        let tiny = try TinyModel.make(in: dir)
+        let bare = try TinyModel.flamingo(["info", "--model", tiny.path], scratch: dir)
+        XCTAssertEqual(bare.status, 0, bare.stderr)
+        XCTAssertTrue(String(decoding: bare.stdout, as: UTF8.self).contains("no model card"))
     }
 
     func testAnswersAboutTheSampleClip() throws {
@@ -73,7 +93,7 @@ final class DefaultModelTests: XCTestCase {
         let source = repository.appendingPathComponent("Models/shapes-v1-f16")
         let q = try TinyModel.flamingo(["quantize", source.path, "--out", int8.path], scratch: dir)
         XCTAssertEqual(q.status, 0, q.stderr)
-        for name in ["model.safetensors", "config.json", "tokenizer.json"] {
+        for name in ["model.safetensors", "config.json", "tokenizer.json", "model_card.json"] {
             XCTAssertEqual(try Data(contentsOf: int8.appendingPathComponent(name)),
                            try Data(contentsOf: repository.appendingPathComponent("Models/shapes-v1").appendingPathComponent(name)),
                            "Models/shapes-v1/\(name) is not `flamingo quantize Models/shapes-v1-f16`'s")
