@@ -10,7 +10,7 @@ BENCH_DIR    := .bench
 PYTHON_REF   := .venv-reference/bin/python
 TRAIN_OUT    := Training/out/shapes-v1
 
-.PHONY: deps build demo test eval train install-model bench-frames bench-videos bench-engine bench-caption bench-smoke reference-env reference-fixtures clean
+.PHONY: deps build demo test eval train calibrate-model install-model bench-frames bench-videos bench-engine bench-caption bench-smoke reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -48,6 +48,16 @@ eval: build
 ## Models/shapes-v1-f16 and its int8 copy (`flamingo quantize`, the default model) as Models/shapes-v1.
 train: reference-env
 	$(PYTHON_REF) Training/train.py --seed 0 --out $(TRAIN_OUT)
+
+## The shipped model's in-domain statistics (docs/MODEL.md, "In-domain score"): 401 held-out clips of
+## the training renderer (seeds 1000-1400), then flamingo calibrate on the F16 export; install-model
+## copies them into the int8 default.
+CALIBRATION_CLIPS := $(BENCH_DIR)/calibration-clips
+calibrate-model: build reference-env
+	@mkdir -p $(CALIBRATION_CLIPS)
+	@for s in $$(seq 1000 1400); do [ -n "$$(ls $(CALIBRATION_CLIPS)/t$$s.* 2>/dev/null)" ] || \
+	  /usr/bin/python3 Training/render_train.py --seed $$s --out $(CALIBRATION_CLIPS)/t$$s > /dev/null; done
+	$(RELEASE_BIN) calibrate $(CALIBRATION_CLIPS) --model Models/shapes-v1-f16
 
 install-model: build
 	mkdir -p Models/shapes-v1-f16
@@ -106,6 +116,7 @@ bench-smoke: build reference-env
 	$(RELEASE_BIN) bench caption --runs 1 --smoke
 	$(RELEASE_BIN) bench decode --runs 1 --prompt 16 --tokens 8
 	$(RELEASE_BIN) bench decode --runs 1 --model $(BENCH_DIR)/engine/lm-q4
+	$(RELEASE_BIN) bench domain --runs 2
 
 clean:
 	rm -rf .build .demo-frames

@@ -55,7 +55,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "Model",
-            dependencies: ["Tensor", "Weights"],
+            dependencies: ["Tensor", "Weights", "COpenBLAS"],
             swiftSettings: swiftSettings),
         .target(
             name: "Tokenizer",

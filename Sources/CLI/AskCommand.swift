@@ -37,7 +37,8 @@ struct AskCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try model.session()
         let rows = try CLIError.reporting {
-            let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
+            let (memory, domain) = try session.encodeChecked([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
+            if let notice = session.outOfDomainNotice(video, domain[0]) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
             return try question.map { q in
                 let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options)
                 return Sidecar.Answer(question: q, answer: result.text, logprob: result.logprob)

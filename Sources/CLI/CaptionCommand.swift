@@ -23,7 +23,8 @@ struct CaptionCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try model.session()
         let result = try CLIError.reporting {
-            let memory = try session.encode([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
+            let (memory, domain) = try session.encodeChecked([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
+            if let notice = session.outOfDomainNotice(video, domain[0]) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
             return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options)
         }
         if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {

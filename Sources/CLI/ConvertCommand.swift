@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conversion
 import Foundation
+import VideoIO
 import Weights
 
 /// `flamingo convert`: a released OpenFlamingo model into the engine's format.
@@ -41,6 +42,9 @@ struct ConvertCommand: AsyncParsableCommand {
     @Option(help: "Context length to serve (default: the language model's max_seq_len).")
     var maxSeqLen: Int?
 
+    @Option(help: "Videos of the footage this model is meant for (a directory): compute its in-domain statistics from them (see flamingo calibrate).")
+    var calibrate: String?
+
     func validate() throws {
         guard ["f32", "f16", "bf16", "int8", "q4"].contains(dtype.lowercased()) else { throw ValidationError("--dtype must be f32, f16, bf16, int8 or q4") }
         guard ["quick_gelu", "gelu"].contains(visionActivation) else { throw ValidationError("--vision-activation must be quick_gelu or gelu") }
@@ -64,5 +68,13 @@ struct ConvertCommand: AsyncParsableCommand {
         if int8 { _ = try CLIError.reporting { try ModelQuantizer.quantize(model: converted, to: target, bits: bits) } }
         let tokens = summary.addedTokens.sorted { $0.value < $1.value }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         print("wrote \(out): \(summary.tensors) tensors, \(summary.parameters) parameters (\(dtype)); special tokens \(tokens)")
+        if let calibrate {
+            let calibration = try CLIError.reporting {
+                try Calibration.run(model: target, paths: [calibrate], frames: 8, rank: 64, percentile: 99.5, margin: 1.5,
+                                    limits: VideoReaderLimits.commandLine) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            }
+            for line in calibration.skipped { FileHandle.standardError.write(Data("skipped \(line)\n".utf8)) }
+            print(Calibration.report(calibration, directory: target))
+        }
     }
 }

@@ -55,7 +55,10 @@ struct GenerateCommand: AsyncParsableCommand {
         try CLIError.reporting {
             let limits = try reader.limits(.commandLine)
             let items = try media.map { try session.loadMedia(path: $0, maxFrames: maxFrames, limits: limits) }
-            let memory = try session.encode(items)
+            let (memory, domain) = try session.encodeChecked(items)
+            for (item, check) in zip(items, domain) {
+                if let notice = session.outOfDomainNotice(item.path, check) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+            }
             if !option.isEmpty {
                 let scores = try session.score(prompt: prompt, options: option, media: items, memory: memory)
                 let rows = zip(option, scores).map { Sidecar.OptionScore(option: $0, logprob: $1) }

@@ -6,4 +6,8 @@
 #include <cblas.h>
 // mallopt (glibc) for AllocatorTuning, which Swift's Glibc module does not export.
 #include <malloc.h>
+// LAPACK's symmetric eigensolver, which libopenblas includes (Fortran calling convention; Debian
+// ships no lapacke.h with libopenblas-dev): the in-domain statistics' covariance (DomainStatistics).
+void ssyev_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda, float *w, float *work,
+            const int *lwork, int *info);
 #endif

@@ -86,7 +86,7 @@ public enum ModelQuantizer {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(card).write(to: out.appendingPathComponent(ModelCard.fileName), options: .atomic)
         }
-        for name in ["tokenizer.json"] {
+        for name in ["tokenizer.json", DomainStatistics.fileName] {
             let source = directory.appendingPathComponent(name), target = out.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: source.path) else { continue }
             try? FileManager.default.removeItem(at: target)

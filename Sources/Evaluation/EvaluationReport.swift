@@ -52,6 +52,17 @@ public struct EvaluationReport: Codable, Sendable {
     public var bars: [QualityBars.Result]
     public var mistakes: [Mistake]
     public var seconds: Double
+    /// The clips' in-domain checks (docs/MODEL.md, "In-domain score"); nil when the model has no statistics.
+    public var domain: Domain?
+
+    public struct Domain: Codable, Sendable {
+        /// Clips scored at or under the threshold.
+        public var inDomain: Accuracy
+        public var threshold: Double
+        /// The clips' scores at the 50th, 90th and 99th percentiles and the largest.
+        public var scoreQuantiles: [Double]
+        enum CodingKeys: String, CodingKey { case inDomain = "in_domain", threshold, scoreQuantiles = "score_quantiles" }
+    }
 
     public var passed: Bool { bars.allSatisfy(\.passed) }
 
@@ -76,7 +87,7 @@ public struct EvaluationReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, model, clips, questions, captions, bars, mistakes, seconds
+        case dataset, model, clips, questions, captions, bars, mistakes, seconds, domain
         case zeroTemporalEmbeddings = "zero_temporal_embeddings"
         case questionsPerType = "questions_per_type"
         case fewShotByShots = "few_shot_by_shots"
@@ -105,6 +116,11 @@ public struct EvaluationReport: Codable, Sendable {
         lines.append("temporal embeddings     direction (moving)          color")
         for (name, t) in [("as trained", temporalWith), ("zeroed", temporalZeroed)] {
             lines.append("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0))\(pct(t.directionMoving))   \(pct(t.color))")
+        }
+        if let domain {
+            lines.append(String(format: "in domain               %@   (threshold %.2f; scores: median %.2f, 90%% %.2f, 99%% %.2f, max %.2f)",
+                                pct(domain.inDomain) as NSString, domain.threshold, domain.scoreQuantiles[0], domain.scoreQuantiles[1],
+                                domain.scoreQuantiles[2], domain.scoreQuantiles[3]))
         }
         lines.append("")
         for bar in bars {

@@ -31,6 +31,7 @@ public struct Evaluator: Sendable {
         var tokens: [Float]?
         var zeroed: [Float]?
         var error: String?
+        var domain: DomainCheck?
     }
 
     struct Outcome: Sendable {
@@ -128,6 +129,15 @@ public struct Evaluator: Sendable {
             temporalZeroed: .init(directionMoving: accuracy(["temporal-zeroed/direction"]), color: accuracy(["temporal-zeroed/color"])),
             bars: [], mistakes: Array(mistakes), seconds: 0)
         report.bars = QualityBars.check(report)
+        let checks: [DomainCheck] = encoded.compactMap(\.domain)
+        if let threshold = checks.first?.threshold {
+            let scores: [Double] = checks.map { Double($0.score) }.sorted()
+            let last = scores.count - 1
+            var quantiles: [Double] = [0.5, 0.9, 0.99].map { (q: Double) -> Double in scores[min(last, Int(Double(last) * q))] }
+            quantiles.append(scores[last])
+            let inDomain = EvaluationReport.Accuracy(correct: checks.filter(\.inDomain).count, count: checks.count)
+            report.domain = EvaluationReport.Domain(inDomain: inDomain, threshold: Double(threshold), scoreQuantiles: quantiles)
+        }
         report.seconds = Date().timeIntervalSince(start)
         return report
     }
@@ -138,8 +148,9 @@ public struct Evaluator: Sendable {
             let frames = item.frames.count
             // One pass of the vision encoder; the resampler runs with and without temporal embeddings.
             let features = try session.model.visionFeatures(pixels: item.pixels, frames: frames)
+            let domain = session.model.domain.map { DomainCheck(score: $0.score(visionFeatures: features, frames: frames), threshold: $0.threshold) }
             return Encoded(tokens: try session.model.resample(features, frames: frames),
-                           zeroed: try session.model.resample(features, frames: frames, zeroTemporalEmbeddings: true))
+                           zeroed: try session.model.resample(features, frames: frames, zeroTemporalEmbeddings: true), domain: domain)
         } catch {
             return Encoded(error: error.localizedDescription)
         }

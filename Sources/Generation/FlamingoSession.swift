@@ -48,11 +48,27 @@ public final class FlamingoSession: Sendable {
 
     /// Visual tokens of each item, then the cross-attention memory for a prompt.
     public func encode(_ media: [MediaItem], zeroTemporalEmbeddings: Bool = false) throws -> FlamingoModel.MediaMemory {
-        let latents = try media.enumerated().map { index, item in
-            try model.encodeMedia(pixels: item.pixels, frames: item.frames.count, mediaIndex: index,
-                                  zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+        try encodeChecked(media, zeroTemporalEmbeddings: zeroTemporalEmbeddings).memory
+    }
+
+    /// `encode`, with each item's in-domain check (nil entries when the model has no statistics).
+    public func encodeChecked(_ media: [MediaItem], zeroTemporalEmbeddings: Bool = false) throws
+        -> (memory: FlamingoModel.MediaMemory, domain: [DomainCheck?]) {
+        let encoded = try media.enumerated().map { index, item in
+            try model.encodeMediaChecked(pixels: item.pixels, frames: item.frames.count, mediaIndex: index,
+                                         zeroTemporalEmbeddings: zeroTemporalEmbeddings)
         }
-        return model.mediaMemory(latents)
+        return (model.mediaMemory(encoded.map(\.latents)), encoded.map(\.domain))
+    }
+
+    /// The one line a command prints on stderr when a media item looks unlike the model's training
+    /// footage; nil when it is in domain or the model has no statistics.
+    public func outOfDomainNotice(_ path: String, _ check: DomainCheck?) -> String? {
+        guard let check, !check.inDomain else { return nil }
+        let domain = model.card?.domain ?? "the footage it was trained for"
+        return String(format: "warning: %@ looks unlike what this model was trained for (in-domain score %.1f, threshold %.1f): "
+                      + "its answers are likely wrong. The model knows: %@. Real footage needs another model (README, \"Real footage\").",
+                      path as NSString, check.score, check.threshold, domain as NSString)
     }
 
     /// Token ids of a prompt, checking it has one `<image>` per media item.

@@ -11,6 +11,8 @@ public final class FlamingoModel: Sendable {
     public let configuration: FlamingoConfiguration
     /// The directory's model_card.json, if it has one.
     public let card: ModelCard?
+    /// The directory's in-domain statistics (domain_stats.safetensors), if it has them.
+    public let domain: DomainStatistics?
     public let vision: VisionEncoder
     public let resampler: PerceiverResampler
     /// (vocab, d): the input embeddings.
@@ -27,10 +29,11 @@ public final class FlamingoModel: Sendable {
     public static func load(directory: URL, keepHalfPrecision: Bool = true) throws(ModelError) -> FlamingoModel {
         let config = try FlamingoConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let card = try ModelCard.load(directory: directory)
+        let domain = try DomainStatistics.load(directory: directory, width: config.vision.width)
         let (model, store): (FlamingoModel, WeightStore)
         do throws(WeightError) {
             store = try WeightStore(directory: directory)
-            model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision, card: card)
+            model = try FlamingoModel(config: config, store: store, keepHalf: keepHalfPrecision, card: card, domain: domain)
             try store.verifyAllConsumed()
         } catch {
             throw .weights(error)
@@ -69,8 +72,10 @@ public final class FlamingoModel: Sendable {
         }
     }
 
-    init(config c: FlamingoConfiguration, store: WeightStore, keepHalf: Bool = true, card: ModelCard? = nil) throws(WeightError) {
+    init(config c: FlamingoConfiguration, store: WeightStore, keepHalf: Bool = true, card: ModelCard? = nil,
+         domain: DomainStatistics? = nil) throws(WeightError) {
         self.card = card
+        self.domain = domain
         configuration = c
         vision = try VisionEncoder(store, config: c.vision)
         resampler = try PerceiverResampler(store, config: c.resampler, width: c.vision.width)
@@ -155,6 +160,15 @@ public final class FlamingoModel: Sendable {
     public func encodeMedia(pixels: [Float], frames: Int, mediaIndex: Int = 0, zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> [Float] {
         try resample(visionFeatures(pixels: pixels, frames: frames), frames: frames, mediaIndex: mediaIndex,
                      zeroTemporalEmbeddings: zeroTemporalEmbeddings)
+    }
+
+    /// `encodeMedia`, and the media item's in-domain check from the same vision features (nil when the
+    /// model has no statistics): the score costs a mean over each frame's tokens and one distance.
+    public func encodeMediaChecked(pixels: [Float], frames: Int, mediaIndex: Int = 0,
+                                   zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> (latents: [Float], domain: DomainCheck?) {
+        let features = try visionFeatures(pixels: pixels, frames: frames)
+        let check = domain.map { DomainCheck(score: $0.score(visionFeatures: features, frames: frames), threshold: $0.threshold) }
+        return (try resample(features, frames: frames, mediaIndex: mediaIndex, zeroTemporalEmbeddings: zeroTemporalEmbeddings), check)
     }
 
     /// The vision encoder's patch tokens (frames, patches, width) for pixels (frames, 3, R, R).

@@ -11,6 +11,13 @@ public struct PipelineDefinition: Sendable, Equatable, Codable {
     public var sampling: Sampling
     public var decoding: Decoding
     public var tasks: [PipelineTask]
+    /// What to do with a video that looks unlike the model's training footage (docs/MODEL.md,
+    /// "In-domain score"): keep the answers silently, keep them with a warning (default), or skip them.
+    public var outOfDomain: OutOfDomain = .warn
+
+    public enum OutOfDomain: String, Sendable, Equatable, Codable {
+        case answer, warn, skip
+    }
     /// SHA-256 of the file's bytes, hex: identifies this exact pipeline in sidecars.
     public var contentHash: String
     /// Where the file is; relative example paths are resolved against its directory.

@@ -43,7 +43,7 @@ public enum PipelineLoader {
         }
         let y = YAMLFields(file: file)
         // Keys passed as `required` to `mapping` are present; `y.required` still checks.
-        let top = try y.mapping(root, "the pipeline", allowed: ["name", "model", "sampling", "decoding", "tasks"],
+        let top = try y.mapping(root, "the pipeline", allowed: ["name", "model", "sampling", "decoding", "tasks", "out_of_domain"],
                                 required: ["name", "tasks"])
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
         var pipeline = PipelineDefinition(
@@ -67,6 +67,13 @@ public enum PipelineLoader {
                 }
                 pipeline.sampling.media = media
             }
+        }
+        if let node = top["out_of_domain"] {
+            let value = try y.string(node, "out_of_domain")
+            guard let policy = PipelineDefinition.OutOfDomain(rawValue: value) else {
+                throw y.error(node, "out_of_domain must be 'answer', 'warn' or 'skip', not '\(value)'")
+            }
+            pipeline.outOfDomain = policy
         }
         if let node = top["decoding"] {
             let d = try y.mapping(node, "decoding", allowed: ["beams", "max_tokens", "length_penalty"])

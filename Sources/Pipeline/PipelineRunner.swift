@@ -98,7 +98,7 @@ public final class PipelineRunner: @unchecked Sendable {
 
         // The whole video as one media item, or one per frame (evenly spread frames when segmenting).
         let overall = Self.spread(Array(sampled.frames.indices), to: maxFrames)
-        let videoTokens = try encode(sampled.normalizedPixels(frames: overall, config), frames: overall.count)
+        let (videoTokens, domainCheck) = try encodeChecked(sampled.normalizedPixels(frames: overall, config), frames: overall.count)
         var encodeSeconds = Date().timeIntervalSince(readDone)
 
         var sidecar = Sidecar(
@@ -109,6 +109,21 @@ public final class PipelineRunner: @unchecked Sendable {
             model: modelIdentity, pipeline: pipelineIdentity,
             frames: overall.map { sampled.frames[$0].timeSeconds },
             warnings: sampled.warnings.isEmpty ? nil : sampled.warnings, createdAt: ISO8601DateFormatter().string(from: Date()))
+        if let check = domainCheck {
+            sidecar.domain = .init(score: Double(check.score), threshold: Double(check.threshold), inDomain: check.inDomain)
+            if !check.inDomain && pipeline.outOfDomain != .answer {
+                let domain = session.model.card?.domain ?? "the footage it was trained for"
+                let message = String(format: "%@: looks unlike what the model was trained for (in-domain score %.1f, threshold %.1f; "
+                                     + "the model knows: %@)", path as NSString, check.score, check.threshold, domain as NSString)
+                if pipeline.outOfDomain == .skip {
+                    sidecar.status = "error"
+                    sidecar.frames = nil
+                    sidecar.error = .init(code: "out_of_domain", message: message + "; no answers written (out_of_domain: skip)", attempts: 1)
+                    return sidecar
+                }
+                sidecar.warnings = (sidecar.warnings ?? []) + [message + "; its answers are likely wrong"]
+            }
+        }
         let options = GenerationOptions(maxNewTokens: pipeline.decoding.maxTokens, numBeams: pipeline.decoding.beams,
                                         lengthPenalty: pipeline.decoding.lengthPenalty)
         for (number, task) in pipeline.tasks.enumerated() {
@@ -158,6 +173,22 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// The video's media items: one, or one per frame (`sampling.media: frames`).
+    /// `encode` with the in-domain check over all the frames (the median of their distances; nil when
+    /// the model has no statistics).
+    private func encodeChecked(_ pixels: [Float], frames: Int) throws -> ([[Float]], DomainCheck?) {
+        guard pipeline.sampling.media == .frames, frames > 1 else {
+            let (latents, check) = try session.model.encodeMediaChecked(pixels: pixels, frames: frames)
+            return ([latents], check)
+        }
+        let perFrame = pixels.count / frames
+        let encoded = try (0..<frames).map { f in
+            try session.model.encodeMediaChecked(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
+        }
+        let scores = encoded.compactMap { $0.domain?.score }.sorted()
+        let check = encoded.first?.domain.map { DomainCheck(score: scores[scores.count / 2], threshold: $0.threshold) }
+        return (encoded.map(\.latents), check)
+    }
+
     private func encode(_ pixels: [Float], frames: Int) throws -> [[Float]] {
         guard pipeline.sampling.media == .frames, frames > 1 else {
             return [try session.model.encodeMedia(pixels: pixels, frames: frames)]

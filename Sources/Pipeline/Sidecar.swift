@@ -22,6 +22,8 @@ public struct Sidecar: Codable, Sendable, Equatable {
     public var classifications: [Classification]?
     public var prompts: [PromptResult]?
     public var warnings: [String]?
+    /// The video's in-domain check (absent when the model has no statistics).
+    public var domain: Domain?
     public var timings: Timings?
     public var error: Failure?
     /// ISO 8601, when the sidecar was written.
@@ -141,6 +143,20 @@ public struct Sidecar: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case readS = "read_s", encodeS = "encode_s", generateS = "generate_s", totalS = "total_s" }
     }
 
+    /// docs/MODEL.md, "In-domain score".
+    public struct Domain: Codable, Sendable, Equatable {
+        public var score: Double
+        public var threshold: Double
+        public var inDomain: Bool
+        enum CodingKeys: String, CodingKey { case score, threshold, inDomain = "in_domain" }
+
+        public init(score: Double, threshold: Double, inDomain: Bool) {
+            self.score = score
+            self.threshold = threshold
+            self.inDomain = inDomain
+        }
+    }
+
     public struct Failure: Codable, Sendable, Equatable {
         public var code: String
         public var message: String
@@ -149,7 +165,7 @@ public struct Sidecar: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", generator, status, video, model, pipeline, frames, caption, segments
-        case answers, classifications, prompts, warnings, timings, error, createdAt = "created_at"
+        case answers, classifications, prompts, warnings, domain, timings, error, createdAt = "created_at"
     }
 
     /// `clip.mp4` -> `clip.mp4.flamingo.json`.
