@@ -52,6 +52,12 @@ struct InfoCommand: ParsableCommand {
         } else {
             print("no model card (\(ModelCard.fileName)): the domain this model was trained for is not stated")
         }
+        if let domain = model.domain {
+            print(String(format: "in-domain statistics: rank %d of %d, threshold %.2f (%.2f x the %.1f%% calibration distance)",
+                         domain.rank, domain.width, domain.threshold, domain.margin, domain.percentile))
+        } else {
+            print("in-domain statistics: none (\(DomainStatistics.fileName); flamingo calibrate): videos get no in-domain score")
+        }
         print("weights: \(model.weightsDescription); language model \(c.languageModel.architecture), "
               + "\(c.languageModel.dModel) wide x \(c.languageModel.nLayers) layers, vocabulary \(c.languageModel.vocabSize), "
               + "at most \(c.languageModel.maxSeqLen) tokens (\(model.languageModelParameterCount) parameters)")

@@ -49,6 +49,7 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertTrue(text.contains("domain: Shapes World only"), text)
         XCTAssertTrue(text.contains("captions_exact") && text.contains("91.50%"), text)
         XCTAssertTrue(text.contains("weights: int8_per_row"), text)
+        XCTAssertTrue(text.contains("in-domain statistics: rank 64 of 128"), text)
         let json = try TinyModel.flamingo(["info", "--json"], scratch: dir)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
         XCTAssertEqual((object["card"] as? [String: Any])?["name"] as? String, "shapes-v1")
@@ -56,6 +57,7 @@ final class DefaultModelTests: XCTestCase {
         let bare = try TinyModel.flamingo(["info", "--model", tiny.path], scratch: dir)
         XCTAssertEqual(bare.status, 0, bare.stderr)
         XCTAssertTrue(String(decoding: bare.stdout, as: UTF8.self).contains("no model card"))
+        XCTAssertTrue(String(decoding: bare.stdout, as: UTF8.self).contains("in-domain statistics: none"))
     }
 
     func testAnswersAboutTheSampleClip() throws {
