@@ -58,6 +58,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Process files inside the daemon instead of in worker processes (no crash isolation; for debugging).")
     var inProcess = false
 
+    @Flag(help: "Follow symbolic links, only to regular files inside a watched directory (the sidecar goes next to the link).")
+    var followSymlinks = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard poll.map({ $0 > 0 }) ?? true else { throw ValidationError("--poll must be positive") }
@@ -84,6 +87,7 @@ struct WatchCommand: AsyncParsableCommand {
         config.maxAttempts = maxAttempts
         config.stopSeconds = stopSeconds
         config.jobSeconds = jobSeconds
+        config.followSymlinks = followSymlinks
         config.workerMemoryBytes = workerMemoryMb > 0 ? UInt64(workerMemoryMb) << 20 : nil
         // Each job slot's worker: this program's hidden `worker` subcommand with the same pipeline, model
         // and reader options (the environment, with its FLAMINGO_* lists, is inherited).

@@ -149,6 +149,8 @@ public final class DirectoryWatcher: @unchecked Sendable {
                 }
                 if eventMask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 && take(path, name: name) {
                     continuation.yield(.candidate(path))
+                } else if eventMask & UInt32(IN_CREATE) != 0, configuration.followedTarget(of: path) != nil, take(path, name: name) {
+                    continuation.yield(.candidate(path))  // `ln -s` gives IN_CREATE only
                 }
             }
             if rescan { continuation.yield(.rescan) }
@@ -181,8 +183,15 @@ public final class DirectoryWatcher: @unchecked Sendable {
                 } else if (st.st_mode & S_IFMT) == S_IFREG && take(path, name: entry) {
                     out.append(path)
                 } else if (st.st_mode & S_IFMT) == S_IFLNK && FileFilter.accepts(entry) {
-                    // Links are not followed in a watched folder: said once per file, not silently skipped.
-                    if firstMention(path) { logger.notice("symbolic link not followed; links in a watched directory are skipped", metadata: ["file": "\(path)"]) }
+                    if configuration.followedTarget(of: path) != nil {
+                        if take(path, name: entry) { out.append(path) }
+                    } else if firstMention(path) {
+                        // Said once per file, not silently skipped.
+                        logger.notice(configuration.followSymlinks
+                                      ? "symbolic link not followed: its target is not a file inside a watched directory"
+                                      : "symbolic link not followed (--follow-symlinks follows links to files inside the watched directories)",
+                                      metadata: ["file": "\(path)"])
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// How `flamingo watch` behaves; every field has a command-line option.
 public struct WatchConfiguration: Sendable {
@@ -29,5 +30,26 @@ public struct WatchConfiguration: Sendable {
     /// A worker that has not answered for a file after this long is killed (the file is charged an attempt).
     public var jobSeconds: Double = 1800
 
+    /// Follow symbolic links, and only to regular files inside a watched directory (`--follow-symlinks`).
+    public var followSymlinks = false
+
     public init(directories: [String]) { self.directories = directories }
+
+    /// The file a symbolic link at `path` may be read through: with `followSymlinks`, its fully resolved
+    /// target when that is a regular file inside one of the watched directories (resolved too); nil
+    /// otherwise, and for anything that is not a link.
+    public func followedTarget(of path: String) -> String? {
+        var st = stat()
+        guard followSymlinks, lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var targetStat = stat()
+        guard lstat(target, &targetStat) == 0, (targetStat.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let roots = directories.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+        return roots.contains { target.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ? target : nil
+    }
+
+    /// The fingerprint of what processing `path` reads: a followed link's target, else the file itself.
+    public func fingerprint(of path: String) -> Sidecar.Fingerprint? {
+        Sidecar.Fingerprint.of(path: followedTarget(of: path) ?? path)
+    }
 }

@@ -32,7 +32,8 @@ public final class WatchService: Service, @unchecked Sendable {
         self.logger = logger
         self.notifier = notifier
         watcher = DirectoryWatcher(configuration: configuration, logger: logger)
-        queue = WorkQueue(stableSeconds: configuration.stableSeconds, capacity: configuration.queueCapacity)
+        queue = WorkQueue(stableSeconds: configuration.stableSeconds, capacity: configuration.queueCapacity,
+                          fingerprint: { [configuration] in configuration.fingerprint(of: $0) })
         locks = try configuration.directories.map { try DirectoryLock(path: $0) }
         ledger = AttemptLedger(directories: configuration.directories)
         workers = (0..<max(1, configuration.jobs)).map { _ in
@@ -114,7 +115,7 @@ public final class WatchService: Service, @unchecked Sendable {
         let sidecarPath = Sidecar.path(for: path)
         guard FileManager.default.fileExists(atPath: sidecarPath) else { return false }
         guard let existing = SidecarWriter.existing(sidecarPath) else { return true }  // not ours: never touched
-        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return true }
+        guard let fingerprint = configuration.fingerprint(of: path) else { return true }
         guard existing.video.fingerprint == fingerprint, existing.pipeline == runner.pipelineIdentity,
               existing.model == runner.modelIdentity else { return false }
         if existing.status == "ok" { return true }
@@ -129,7 +130,7 @@ public final class WatchService: Service, @unchecked Sendable {
         }
         mark(path, busy: true)
         defer { mark(path, busy: false) }
-        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return }  // gone (a link is read by the worker's rules)
+        guard let fingerprint = configuration.fingerprint(of: path) else { return }  // gone, or a link not to be followed
         // Attempts on these bytes that started and never finished (the daemon or its worker was killed)
         // count too, across restarts.
         let attempt = max(attempts, ledger.attempts(for: path, fingerprint: fingerprint)) + 1
@@ -162,6 +163,15 @@ public final class WatchService: Service, @unchecked Sendable {
     /// The file's sidecar from its job slot's worker (or in this process without isolation). A worker
     /// that dies or hangs gives an error sidecar: `worker_crashed` (with how it ended) or `timed_out`.
     private func run(_ path: String, attempt: Int, fingerprint: Sidecar.Fingerprint, slot: Int) async -> Sidecar {
+        // A followed link is read through its resolved target (checked to be inside a watched directory),
+        // so that a link changed after the check cannot point the reader elsewhere; the sidecar is the link's.
+        let target = configuration.followedTarget(of: path)
+        var sidecar = await run(target ?? path, attempt: attempt, fingerprint: fingerprint, slot: slot, reportedAs: path)
+        if target != nil { sidecar.video.file = (path as NSString).lastPathComponent }
+        return sidecar
+    }
+
+    private func run(_ path: String, attempt: Int, fingerprint: Sidecar.Fingerprint, slot: Int, reportedAs name: String) async -> Sidecar {
         let runner = self.runner
         guard let worker = workers[slot] else {
             return await withCheckedContinuation { (continuation: CheckedContinuation<Sidecar, Never>) in
@@ -177,15 +187,15 @@ public final class WatchService: Service, @unchecked Sendable {
         case let .sidecar(sidecar):
             return sidecar
         case let .died(how):
-            let message = "\(path): the worker processing it ended before answering: \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
-            logger.error("worker died", metadata: ["file": "\(path)", "how": "\(how)", "attempt": "\(attempt)"])
-            try? ledger.record(path, error: "the worker ended before answering: \(how)")
-            return errorSidecar(path, fingerprint: fingerprint, code: "worker_crashed", message: message, attempts: attempt)
+            let message = "\(name): the worker processing it ended before answering: \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
+            logger.error("worker died", metadata: ["file": "\(name)", "how": "\(how)", "attempt": "\(attempt)"])
+            try? ledger.record(name, error: "the worker ended before answering: \(how)")
+            return errorSidecar(name, fingerprint: fingerprint, code: "worker_crashed", message: message, attempts: attempt)
         case let .timedOut(seconds):
-            let message = "\(path): no result after \(Int(seconds)) s; the worker was killed (attempt \(attempt) of \(configuration.maxAttempts))"
-            logger.error("worker timed out", metadata: ["file": "\(path)", "seconds": "\(seconds)"])
-            try? ledger.record(path, error: "no result after \(Int(seconds)) s")
-            return errorSidecar(path, fingerprint: fingerprint, code: "timed_out", message: message, attempts: attempt)
+            let message = "\(name): no result after \(Int(seconds)) s; the worker was killed (attempt \(attempt) of \(configuration.maxAttempts))"
+            logger.error("worker timed out", metadata: ["file": "\(name)", "seconds": "\(seconds)"])
+            try? ledger.record(name, error: "no result after \(Int(seconds)) s")
+            return errorSidecar(name, fingerprint: fingerprint, code: "timed_out", message: message, attempts: attempt)
         }
     }
 

@@ -19,7 +19,11 @@ actor WorkQueue {
     private var inFlight: Set<String> = []
     private var closed = false
 
-    init(stableSeconds: Double, capacity: Int) {
+    /// What a file's stability is judged by (a followed link's target; WatchConfiguration.fingerprint).
+    let fingerprint: @Sendable (String) -> Sidecar.Fingerprint?
+
+    init(stableSeconds: Double, capacity: Int, fingerprint: @escaping @Sendable (String) -> Sidecar.Fingerprint? = { Sidecar.Fingerprint.of(path: $0) }) {
+        self.fingerprint = fingerprint
         self.stableSeconds = stableSeconds
         self.capacity = capacity
     }
@@ -30,7 +34,7 @@ actor WorkQueue {
     /// Notes `path` as seen now; returns false if it was not queued (full, closed, gone).
     @discardableResult
     func offer(_ path: String, attempts: Int = 0, notBefore: Date = .distantPast) -> Bool {
-        guard !closed, !inFlight.contains(path), let fingerprint = Sidecar.Fingerprint.of(path: path) else { return false }
+        guard !closed, !inFlight.contains(path), let fingerprint = fingerprint(path) else { return false }
         if var item = items[path] {
             if item.fingerprint != fingerprint {
                 item.fingerprint = fingerprint
@@ -51,7 +55,7 @@ actor WorkQueue {
         while !closed {
             let now = Date()
             for (path, item) in items.sorted(by: { $0.key < $1.key }) where item.notBefore <= now {
-                guard let current = Sidecar.Fingerprint.of(path: path) else {
+                guard let current = fingerprint(path) else {
                     items[path] = nil  // gone
                     continue
                 }

@@ -378,4 +378,34 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertTrue(log(0).contains("Cannot allocate memory"), log(0))
         XCTAssertTrue(daemon.isRunning)
     }
+
+    /// Links: not followed by default (said once); with --follow-symlinks, a link to a file inside the
+    /// watched directory gets its sidecar next to the link, and a link to a file outside it is refused.
+    func testSymbolicLinkPolicy() throws {
+        let store = inbox.appendingPathComponent("store")
+        try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
+        try Data(contentsOf: clip).write(to: store.appendingPathComponent("real.mp4"))
+        try FileManager.default.createSymbolicLink(atPath: inbox.appendingPathComponent("inside.mp4").path, withDestinationPath: "store/real.mp4")
+        try FileManager.default.createSymbolicLink(atPath: inbox.appendingPathComponent("outside.mp4").path, withDestinationPath: clip.path)
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("plain.mp4"))
+
+        let first = try startDaemon()
+        XCTAssertTrue(waitFor { sidecar("plain.mp4") != nil }, log(0))
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertNil(sidecar("inside.mp4"))
+        XCTAssertNil(sidecar("outside.mp4"))
+        XCTAssertEqual(log(0).components(separatedBy: "symbolic link not followed (--follow-symlinks").count - 1, 2, log(0))
+        kill(first.processIdentifier, SIGTERM)
+        first.waitUntilExit()
+
+        _ = try startDaemon(extra: ["--follow-symlinks"])
+        XCTAssertTrue(waitFor { sidecar("inside.mp4") != nil }, log(1))
+        let linked = try XCTUnwrap(sidecar("inside.mp4"))
+        XCTAssertEqual(linked["status"] as? String, "ok", "\(linked)")
+        XCTAssertEqual((linked["video"] as? [String: Any])?["file"] as? String, "inside.mp4")
+        Thread.sleep(forTimeInterval: 2.5)  // a rescan later: still nothing for the link out of the directory
+        XCTAssertNil(sidecar("outside.mp4"))
+        XCTAssertEqual(log(1).components(separatedBy: "its target is not a file inside a watched directory").count - 1, 1, log(1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.appendingPathComponent("real.mp4.flamingo.json").path))
+    }
 }
