@@ -22,6 +22,9 @@ public final class WatchService: Service, @unchecked Sendable {
     private var busySince: [String: Date] = [:]
     private var locks: [DirectoryLock] = []
     let ledger: AttemptLedger
+    /// Finished sidecars the file system refused to take for now (full, read-only): written when the
+    /// file comes up again with the same bytes, without redoing the work. Path -> (sidecar, retries).
+    private var pending: [String: (sidecar: Sidecar, retries: Int)] = [:]
     /// One child process per job slot (nil entries: in-process).
     let workers: [WorkerProcess?]
 
@@ -142,6 +145,11 @@ public final class WatchService: Service, @unchecked Sendable {
                                      attempts: attempt - 1), for: path)
             return
         }
+        if let ready = progressLock.withLock({ pending[path] }), ready.sidecar.video.fingerprint == fingerprint {
+            logger.info("writing the sidecar that could not be written before", metadata: ["file": "\(path)"])
+            await write(ready.sidecar, for: path)
+            return
+        }
         do {
             try ledger.begin(path, fingerprint: fingerprint, attempt: attempt)
         } catch {
@@ -208,6 +216,7 @@ public final class WatchService: Service, @unchecked Sendable {
         do {
             try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: path), video: path,
                                     fingerprint: sidecar.video.fingerprint)
+            progressLock.withLock { pending[path] = nil }
             try? ledger.finish(path)
             if let segments = sidecar.segments, !segments.isEmpty {
                 try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: path), requireOurs: false)
@@ -217,7 +226,21 @@ public final class WatchService: Service, @unchecked Sendable {
             } else {
                 logger.error("failed", metadata: ["file": "\(path)", "error": "\(sidecar.error?.message ?? "")"])
             }
+        } catch let SidecarWriter.WriteError.unavailable(_, reason) {
+            // The work is done; only the file system said no (full, read-only). Keep the result, try again
+            // with back-off (5 s doubling to a minute), never charging the file an attempt for it.
+            try? ledger.finish(path)
+            let retries = progressLock.withLock { () -> Int in
+                let retries = (pending[path]?.retries ?? -1) + 1
+                pending[path] = (sidecar, retries)
+                return retries
+            }
+            let delay = min(60, configuration.retryBaseSeconds * pow(2, Double(min(retries, 6))))
+            logger.warning("cannot write the sidecar now; will retry", metadata: ["file": "\(path)", "reason": "\(reason)", "in_s": "\(delay)"])
+            await queue.finished(path)
+            await queue.offer(path, notBefore: Date().addingTimeInterval(delay))
         } catch SidecarWriter.WriteError.videoChanged {
+            progressLock.withLock { pending[path] = nil }
             try? ledger.finish(path)
             logger.info("changed while processed; will redo", metadata: ["file": "\(path)"])
             await queue.finished(path)

@@ -408,4 +408,53 @@ final class WatchDaemonTests: XCTestCase {
         XCTAssertEqual(log(1).components(separatedBy: "its target is not a file inside a watched directory").count - 1, 1, log(1))
         XCTAssertFalse(FileManager.default.fileExists(atPath: store.appendingPathComponent("real.mp4.flamingo.json").path))
     }
+
+    /// A full file system, then a read-only one: the finished result waits (no partial sidecar, no
+    /// temporary file, no attempt charged) and is written once space is freed or the directory is
+    /// writable again. Needs mount(2) (root); skipped elsewhere.
+    func testDiskFullAndReadOnlyDirectoryAreWaitedOut() throws {
+        let mountPoint = dir.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        guard run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint.path]) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root)")
+        }
+        defer { _ = run("/usr/bin/umount", ["-l", mountPoint.path]) }
+        inbox = mountPoint
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("full.mp4"))
+        // Fill the rest of the file system.
+        let filler = inbox.appendingPathComponent("filler")
+        _ = run("/usr/bin/dd", ["if=/dev/zero", "of=\(filler.path)", "bs=4096", "status=none"])
+        let daemon = try startDaemon()
+        XCTAssertTrue(waitFor(20) { log(0).contains("cannot write the sidecar now; will retry") }, log(0))
+        XCTAssertNil(sidecar("full.mp4"))
+        XCTAssertEqual(temporaryFiles(), [], "nothing partial is left")
+        try FileManager.default.removeItem(at: filler)
+        XCTAssertTrue(waitFor(30) { sidecar("full.mp4") != nil }, log(0))
+        XCTAssertEqual(sidecar("full.mp4")?["status"] as? String, "ok")
+        XCTAssertTrue(log(0).contains("writing the sidecar that could not be written before"), "the result is not computed twice: \(log(0))")
+
+        // Read-only, then writable again: the file lands, the directory turns read-only before the daemon
+        // takes it (--stable-seconds 0.6), the result waits, and is written once it is writable.
+        try Data(contentsOf: clip).write(to: inbox.appendingPathComponent("ro.mp4"))
+        XCTAssertEqual(run("/usr/bin/mount", ["-o", "remount,ro", mountPoint.path]), 0)
+        XCTAssertTrue(waitFor(20) { log(0).components(separatedBy: "cannot write the sidecar now").count - 1 >= 2 }, log(0))
+        XCTAssertNil(sidecar("ro.mp4"))
+        XCTAssertEqual(run("/usr/bin/mount", ["-o", "remount,rw", mountPoint.path]), 0)
+        XCTAssertTrue(waitFor(40) { sidecar("ro.mp4") != nil }, log(0))
+        XCTAssertEqual(sidecar("ro.mp4")?["status"] as? String, "ok")
+        XCTAssertTrue(daemon.isRunning)
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
 }
