@@ -27,6 +27,9 @@ struct AskCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Neither read nor write the visual token cache (README, \"Follow-up questions\").")
+    var noCache = false
+
     func validate() throws {
         guard !question.isEmpty else { throw ValidationError("give at least one question with -q") }
         if let empty = question.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
@@ -37,8 +40,9 @@ struct AskCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try model.session()
         let rows = try CLIError.reporting {
-            let (memory, domain) = try session.encodeChecked([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
-            if let notice = session.outOfDomainNotice(video, domain[0]) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+            let (memory, domain) = try CachedVideoEncoding.memory(session: session, video: video, limits: try reader.limits(.commandLine),
+                                                                  useCache: !noCache)
+            if let notice = session.outOfDomainNotice(video, domain) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
             return try question.map { q in
                 let result = try session.generate(prompt: Prompts.question(q), memory: memory, options: decoding.options)
                 return Sidecar.Answer(question: q, answer: result.text, logprob: result.logprob)

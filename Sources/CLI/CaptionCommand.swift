@@ -20,11 +20,15 @@ struct CaptionCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Neither read nor write the visual token cache (README, \"Follow-up questions\").")
+    var noCache = false
+
     func run() async throws {
         let session = try model.session()
         let result = try CLIError.reporting {
-            let (memory, domain) = try session.encodeChecked([try session.loadMedia(path: video, limits: try reader.limits(.commandLine))])
-            if let notice = session.outOfDomainNotice(video, domain[0]) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+            let (memory, domain) = try CachedVideoEncoding.memory(session: session, video: video, limits: try reader.limits(.commandLine),
+                                                                  useCache: !noCache)
+            if let notice = session.outOfDomainNotice(video, domain) { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
             return try session.generate(prompt: Prompts.caption, memory: memory, options: decoding.options)
         }
         if json { print(try JSONOutput.encode(CaptionResult(caption: result.text, logprob: result.logprob))) } else {

@@ -8,7 +8,7 @@ import Weights
 /// (ref: open_flamingo/src/helpers.py `PerceiverResampler.forward`).
 public struct PerceiverResampler: Sendable {
     let config: FlamingoConfiguration.Resampler
-    let width: Int
+    public let width: Int
     /// (num_latents, D)
     let latents: [Float]
     /// (max_num_frames, D), when configured.

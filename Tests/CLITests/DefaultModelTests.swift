@@ -41,6 +41,30 @@ final class DefaultModelTests: XCTestCase {
         XCTAssertTrue((model?["domain"] as? String ?? "").hasPrefix("Shapes World only"), "\(model ?? [:])")
     }
 
+    /// A follow-up question about a video already seen comes from the visual token cache: the same
+    /// answer and log-probability as without it; a changed video or --no-cache does not use it.
+    func testFollowUpQuestionsUseTheVisualTokenCache() throws {
+        let cache = dir.appendingPathComponent("visual-token-cache")
+        func entries() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []).count }
+        let video = dir.appendingPathComponent("clip.mp4")
+        try FileManager.default.copyItem(atPath: sample, toPath: video.path)
+        let ask = ["ask", video.path, "-q", "how many shapes are there?", "--json"]
+        let uncached = try TinyModel.flamingo(ask + ["--no-cache"], scratch: dir)
+        XCTAssertEqual(uncached.status, 0, uncached.stderr)
+        XCTAssertEqual(entries(), 0, "--no-cache writes nothing")
+        let first = try TinyModel.flamingo(ask, scratch: dir)
+        XCTAssertEqual(entries(), 1)
+        let second = try TinyModel.flamingo(ask, scratch: dir)
+        XCTAssertEqual(entries(), 1, "the second question hits the cache")
+        XCTAssertEqual(first.stdout, uncached.stdout)
+        XCTAssertEqual(second.stdout, uncached.stdout, "a cached answer is exactly the uncached one")
+        // Same bytes, new mtime: another fingerprint, another entry.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: video.path)
+        let changed = try TinyModel.flamingo(ask, scratch: dir)
+        XCTAssertEqual(changed.stdout, uncached.stdout)
+        XCTAssertEqual(entries(), 2)
+    }
+
     /// `flamingo info` says what the shipped model is for, and that a model without a card does not say.
     func testInfoPrintsTheModelCard() throws {
         let info = try TinyModel.flamingo(["info"], scratch: dir)

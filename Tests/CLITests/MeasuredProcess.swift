@@ -11,7 +11,10 @@ struct MeasuredProcess {
     /// The signal that killed the child, if one did.
     var signal: Int32?
     var timedOut = false
-    /// Peak resident set size, KiB (ru_maxrss).
+    /// Peak resident set size, KiB: the largest VmHWM (/proc/PID/status) read while the child ran.
+    /// Not ru_maxrss: posix_spawn's vfork child shares the test process's memory until it execs, and
+    /// Linux carries that memory's high-water mark into the exec'd program's ru_maxrss, so a test process
+    /// that once held a large model made every child look as large (726 MiB for a 70 MiB `frames`).
     var maxResidentKiB = 0
     var seconds = 0.0
     var stdout = Data()
@@ -57,6 +60,7 @@ struct MeasuredProcess {
         var result = MeasuredProcess()
         var status: Int32 = 0
         var usage = rusage()
+        var polledKiB = 0
         let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         while true {
             let r = wait4(pid, &status, result.timedOut ? 0 : WNOHANG, &usage)
@@ -65,6 +69,7 @@ struct MeasuredProcess {
                 if errno == EINTR { continue }
                 throw SpawnError(description: "wait4: \(String(cString: strerror(errno)))")
             }
+            if let highWater = Self.highWaterKiB(pid) { polledKiB = max(polledKiB, highWater) }
             if elapsed() > timeout {
                 kill(pid, SIGKILL)
                 result.timedOut = true
@@ -73,11 +78,21 @@ struct MeasuredProcess {
             }
         }
         result.seconds = elapsed()
-        result.maxResidentKiB = Int(usage.ru_maxrss)
+        // A child that ended before the first poll (2 ms) cannot have touched hundreds of MiB; ru_maxrss
+        // would report the test process's own peak (see maxResidentKiB), so it is not used.
+        _ = usage
+        result.maxResidentKiB = polledKiB
         if status & 0x7F == 0 { result.status = (status >> 8) & 0xFF } else { result.signal = status & 0x7F }
         result.stdout = (try? Data(contentsOf: outURL)) ?? Data()
         result.stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         return result
+    }
+
+    /// VmHWM of a running process (its current program's peak resident memory), KiB.
+    static func highWaterKiB(_ pid: pid_t) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.dropFirst("VmHWM:".count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
     }
 
     /// The `flamingo` binary built beside the test runner.

@@ -42,12 +42,17 @@ enum TinyModel {
         XCTAssertEqual(p.terminationStatus, 0, "ffmpeg \(arguments)")
     }
 
-    /// Runs the `flamingo` binary built beside the test runner.
-    static func flamingo(_ arguments: [String], scratch: URL) throws -> (status: Int32, stdout: Data, stderr: String) {
+    /// Runs the `flamingo` binary built beside the test runner, with its visual token cache in `scratch`
+    /// (never the user's).
+    static func flamingo(_ arguments: [String], scratch: URL, environment: [String: String] = [:]) throws
+        -> (status: Int32, stdout: Data, stderr: String) {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let process = Process()
         process.executableURL = runner.deletingLastPathComponent().appendingPathComponent("flamingo")
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment
+            .merging(["FLAMINGO_CACHE_DIR": scratch.appendingPathComponent("visual-token-cache").path]) { $1 }
+            .merging(environment) { $1 }
         let errURL = scratch.appendingPathComponent("stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errURL) }
