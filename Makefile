@@ -117,6 +117,7 @@ bench-smoke: build reference-env
 	$(RELEASE_BIN) bench decode --runs 1 --prompt 16 --tokens 8
 	$(RELEASE_BIN) bench decode --runs 1 --model $(BENCH_DIR)/engine/lm-q4
 	$(RELEASE_BIN) bench domain --runs 2
+	$(RELEASE_BIN) bench tokenizer --runs 1 --kib 64
 
 clean:
 	rm -rf .build .demo-frames
