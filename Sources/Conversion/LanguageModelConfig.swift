@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// The Hugging Face config.json of the language model, for the three families
 /// of the released OpenFlamingo models (docs/MODEL.md §Released models, §Language models):
@@ -11,20 +12,16 @@ struct LanguageModelConfig {
     var tieWordEmbeddings = true
     var rotaryPct: Double?, rotaryEmbBase: Double?, useParallelResidual: Bool?
 
+    /// The family's tensor names (the engine's table, Model/LanguageModelArchitecture.swift).
+    var names: LanguageModelTensorNames { (LanguageModelArchitecture(rawValue: architecture) ?? .mosaicGPT).names }
     /// Module holding the embeddings and decoder layers ("transformer" or "gpt_neox").
-    var root: String { architecture == "gpt_neox" ? "gpt_neox" : "transformer" }
+    var root: String { names.root }
     /// Decoder layers under `root` ("blocks" or "layers").
-    var layers: String { architecture == "gpt_neox" ? "layers" : "blocks" }
-    var inputEmbedding: String { architecture == "gpt_neox" ? "gpt_neox.embed_in.weight" : "transformer.wte.weight" }
-    /// The untied output head, when there is one.
-    var outputHead: String? { architecture == "gpt_neox" ? "embed_out.weight" : nil }
-    var finalNorm: String {
-        switch architecture {
-        case "gpt_neox": "gpt_neox.final_layer_norm"
-        case "mpt": "transformer.norm_f"
-        default: "transformer.ln_f"
-        }
-    }
+    var layers: String { names.layers }
+    var inputEmbedding: String { names.inputEmbedding }
+    /// The untied output head, when there is one (GPT-NeoX's; the MPT families tie theirs).
+    var outputHead: String? { architecture == LanguageModelArchitecture.gptNeoX.rawValue ? names.outputHead : nil }
+    var finalNorm: String { names.finalNorm }
 
     init(url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ConversionError.missingFile(path: url.path, what: "the language model's config.json") }

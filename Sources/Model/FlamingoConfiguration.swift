@@ -84,6 +84,8 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
     public struct LanguageModel: Codable, Sendable, Equatable {
         /// "mosaic_gpt" (MPT-1B), "mpt" (MPT-7B, llm-foundry names) or "gpt_neox" (RedPajama-INCITE).
         public var architecture: String
+        /// `architecture` as the family (validated on load: a config that loaded has a known one).
+        public var family: LanguageModelArchitecture { LanguageModelArchitecture(rawValue: architecture) ?? .mosaicGPT }
         public var vocabSize: Int
         public var dModel: Int
         public var nHeads: Int
@@ -179,19 +181,19 @@ public struct FlamingoConfiguration: Codable, Sendable, Equatable {
         try check(crossAttention.everyNLayers >= 1 && crossAttention.heads >= 1 && crossAttention.dimHead >= 1 && crossAttention.ffMult >= 1,
                   "cross_attention sizes must be positive")
         let lm = languageModel
-        try check(["mosaic_gpt", "mpt", "gpt_neox"].contains(lm.architecture),
-                  "language_model.architecture '\(lm.architecture)' is not supported (mosaic_gpt, mpt, gpt_neox are)")
+        try check(LanguageModelArchitecture(rawValue: lm.architecture) != nil,
+                  "language_model.architecture '\(lm.architecture)' is not supported (\(LanguageModelArchitecture.allCases.map(\.rawValue).joined(separator: ", ")) are)")
         try check(languageModel.dModel > 0 && languageModel.nHeads > 0 && languageModel.dModel % languageModel.nHeads == 0,
                   "language_model.d_model must be divisible by n_heads")
         try check(languageModel.nLayers >= 1 && languageModel.vocabSize >= 1 && languageModel.maxSeqLen >= 1 && languageModel.expansionRatio >= 1,
                   "language_model sizes must be positive")
-        if lm.architecture == "gpt_neox" {
+        if lm.family == .gptNeoX {
             try check(!lm.alibi && !lm.attnQkLn && !lm.noBias, "gpt_neox uses rotary embeddings and biases: alibi, attn_qk_ln and no_bias must be false")
             try check((0...1).contains(lm.rotaryPct ?? 1) && (lm.rotaryEmbBase ?? 10000) > 0, "rotary_pct must be in [0, 1] and rotary_emb_base positive")
             try check(Int(Double(lm.headDim) * (lm.rotaryPct ?? 1)) % 2 == 0, "rotary dims per head must be even")
         } else {
             try check(lm.tieWordEmbeddings, "\(lm.architecture) ties its output head to wte; tie_word_embeddings must be true")
-            try check(lm.architecture == "mosaic_gpt" || !lm.attnQkLn, "mpt (MPT-7B) has no QK LayerNorm; attn_qk_ln must be false")
+            try check(lm.family == .mosaicGPT || !lm.attnQkLn, "mpt (MPT-7B) has no QK LayerNorm; attn_qk_ln must be false")
         }
         for (name, id) in [("media", specialTokens.media), ("end_of_chunk", specialTokens.endOfChunk),
                            ("pad", specialTokens.pad), ("eos", specialTokens.eos)] {

@@ -82,15 +82,13 @@ public final class FlamingoModel: Sendable {
         let lm = c.languageModel, d = lm.dModel
         // OpenFlamingo's names: the HF model's own keys under lang_encoder., each decoder layer
         // wrapped as <layers>.{i}.decoder_layer with <layers>.{i}.gated_cross_attn_layer beside it.
-        let neox = lm.architecture == "gpt_neox"
-        let root = neox ? "lang_encoder.gpt_neox" : "lang_encoder.transformer"
-        wte = try store.takeMatrix(neox ? "\(root).embed_in.weight" : "\(root).wte.weight", shape: [lm.vocabSize, d], keepHalf: keepHalf)
-        head = lm.tieWordEmbeddings ? nil : try store.takeMatrix(neox ? "lang_encoder.embed_out.weight" : "lang_encoder.lm_head.weight",
-                                                                   shape: [lm.vocabSize, d], keepHalf: keepHalf)
+        let names = lm.family.names, neox = lm.family == .gptNeoX
+        wte = try store.takeMatrix("lang_encoder.\(names.inputEmbedding)", shape: [lm.vocabSize, d], keepHalf: keepHalf)
+        head = lm.tieWordEmbeddings ? nil : try store.takeMatrix("lang_encoder.\(names.outputHead)", shape: [lm.vocabSize, d], keepHalf: keepHalf)
         var blocks: [any DecoderBlock] = []
         var cross: [GatedCrossAttentionBlock?] = []
         for i in 0..<lm.nLayers {
-            let prefix = neox ? "\(root).layers.\(i)" : "\(root).blocks.\(i)"
+            let prefix = "lang_encoder.\(names.layer(i))"
             blocks.append(neox ? try GPTNeoXBlock(store, "\(prefix).decoder_layer", config: lm, keepHalf: keepHalf)
                                : try MosaicGPTBlock(store, "\(prefix).decoder_layer", config: lm, keepHalf: keepHalf))
             cross.append(c.hasCrossAttention(beforeLayer: i)
@@ -100,12 +98,7 @@ public final class FlamingoModel: Sendable {
         }
         self.blocks = blocks
         crossAttention = cross
-        let final = switch lm.architecture {
-        case "gpt_neox": "\(root).final_layer_norm"
-        case "mpt": "\(root).norm_f"
-        default: "\(root).ln_f"
-        }
-        lnF = try LayerNorm(store, final, width: d, bias: neox || !lm.noBias, eps: lm.layerNormEps)
+        lnF = try LayerNorm(store, "lang_encoder.\(names.finalNorm)", width: d, bias: neox || !lm.noBias, eps: lm.layerNormEps)
     }
 
     /// Parameters of the language model (blocks, cross-attention, embeddings, final norm):

@@ -27,12 +27,13 @@ struct GPTNeoXBlock: DecoderBlock {
 
     init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel, keepHalf: Bool = false) throws(WeightError) {
         let d = c.dModel, eps = c.layerNormEps
-        inputNorm = try LayerNorm(store, "\(prefix).input_layernorm", width: d, bias: true, eps: eps)
-        postAttentionNorm = try LayerNorm(store, "\(prefix).post_attention_layernorm", width: d, bias: true, eps: eps)
+        let names = LanguageModelArchitecture.gptNeoX.names
+        inputNorm = try LayerNorm(store, "\(prefix).\(names.norm1)", width: d, bias: true, eps: eps)
+        postAttentionNorm = try LayerNorm(store, "\(prefix).\(names.norm2)", width: d, bias: true, eps: eps)
         qkv = try Linear(store, "\(prefix).attention.query_key_value", in: d, out: 3 * d, bias: true, keepHalf: keepHalf)
         dense = try Linear(store, "\(prefix).attention.dense", in: d, out: d, bias: true, keepHalf: keepHalf)
-        up = try Linear(store, "\(prefix).mlp.dense_h_to_4h", in: d, out: c.expansionRatio * d, bias: true, keepHalf: keepHalf)
-        down = try Linear(store, "\(prefix).mlp.dense_4h_to_h", in: c.expansionRatio * d, out: d, bias: true, keepHalf: keepHalf)
+        up = try Linear(store, "\(prefix).\(names.up)", in: d, out: c.expansionRatio * d, bias: true, keepHalf: keepHalf)
+        down = try Linear(store, "\(prefix).\(names.down)", in: c.expansionRatio * d, out: d, bias: true, keepHalf: keepHalf)
         heads = c.nHeads
         let hd = c.headDim
         let dims = Int(Double(hd) * (c.rotaryPct ?? 1.0))

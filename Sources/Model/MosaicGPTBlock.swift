@@ -25,15 +25,15 @@ struct MosaicGPTBlock: DecoderBlock {
 
     init(_ store: WeightStore, _ prefix: String, config c: FlamingoConfiguration.LanguageModel, keepHalf: Bool = false) throws(WeightError) {
         let d = c.dModel, bias = !c.noBias, eps = c.layerNormEps
-        let mpt = c.architecture == "mpt"
-        ln1 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_1" : "ln_1")", width: d, bias: bias, eps: eps)
+        let mpt = c.family == .mpt, names = c.family.names
+        ln1 = try LayerNorm(store, "\(prefix).\(names.norm1)", width: d, bias: bias, eps: eps)
         wqkv = try Linear(store, "\(prefix).attn.Wqkv", in: d, out: 3 * d, bias: bias, keepHalf: keepHalf)
         qLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.q_ln", width: d, bias: bias, eps: eps) : nil
         kLn = c.attnQkLn ? try LayerNorm(store, "\(prefix).attn.k_ln", width: d, bias: bias, eps: eps) : nil
         outProj = try Linear(store, "\(prefix).attn.out_proj", in: d, out: d, bias: bias, keepHalf: keepHalf)
-        ln2 = try LayerNorm(store, "\(prefix).\(mpt ? "norm_2" : "ln_2")", width: d, bias: bias, eps: eps)
-        up = try Linear(store, "\(prefix).\(mpt ? "ffn.up_proj" : "mlp.mlp_up")", in: d, out: c.expansionRatio * d, bias: bias, keepHalf: keepHalf)
-        down = try Linear(store, "\(prefix).\(mpt ? "ffn.down_proj" : "mlp.mlp_down")", in: c.expansionRatio * d, out: d, bias: bias, keepHalf: keepHalf)
+        ln2 = try LayerNorm(store, "\(prefix).\(names.norm2)", width: d, bias: bias, eps: eps)
+        up = try Linear(store, "\(prefix).\(names.up)", in: d, out: c.expansionRatio * d, bias: bias, keepHalf: keepHalf)
+        down = try Linear(store, "\(prefix).\(names.down)", in: c.expansionRatio * d, out: d, bias: bias, keepHalf: keepHalf)
         heads = c.nHeads
         if !c.alibi {
             slopes = [Float](repeating: 0, count: c.nHeads)
