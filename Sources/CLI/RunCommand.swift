@@ -43,12 +43,7 @@ struct RunCommand: AsyncParsableCommand {
                 printed.append(sidecar)
             } else {
                 do {
-                    try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: video), video: video,
-                                            fingerprint: sidecar.video.fingerprint)
-                    if let segments = sidecar.segments, !segments.isEmpty {
-                        try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: video),
-                                                requireOurs: false)
-                    }
+                    try SidecarWriter.publish(sidecar, for: video)
                 } catch {
                     failures += 1
                     FileHandle.standardError.write(Data("\(error.localizedDescription)\n".utf8))

@@ -214,13 +214,9 @@ public final class WatchService: Service, @unchecked Sendable {
     /// Writes the file's final sidecar (and subtitles) and forgets its attempts.
     private func write(_ sidecar: Sidecar, for path: String) async {
         do {
-            try SidecarWriter.write(try sidecar.encoded(), to: Sidecar.path(for: path), video: path,
-                                    fingerprint: sidecar.video.fingerprint)
+            try SidecarWriter.publish(sidecar, for: path)
             progressLock.withLock { pending[path] = nil }
             try? ledger.finish(path)
-            if let segments = sidecar.segments, !segments.isEmpty {
-                try SidecarWriter.write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: path), requireOurs: false)
-            }
             if sidecar.status == "ok" {
                 logger.info("done", metadata: ["file": "\(path)", "seconds": "\(sidecar.timings?.totalS ?? 0)"])
             } else {

@@ -47,6 +47,16 @@ public enum SidecarWriter {
         return sidecar
     }
 
+    /// Publishes a video's results next to it, as `flamingo run` and `flamingo watch` both do:
+    /// VIDEO.flamingo.json (only if the video still has the bytes that were read), then
+    /// VIDEO.flamingo.vtt when there are segments.
+    public static func publish(_ sidecar: Sidecar, for video: String) throws {
+        try write(try sidecar.encoded(), to: Sidecar.path(for: video), video: video, fingerprint: sidecar.video.fingerprint)
+        if let segments = sidecar.segments, !segments.isEmpty {
+            try write(Data(WebVTT.render(segments).utf8), to: Sidecar.subtitlePath(for: video), requireOurs: false)
+        }
+    }
+
     /// Writes `contents` to `target` atomically; `video` and `fingerprint` guard
     /// against writing results for bytes that are no longer there.
     public static func write(_ contents: Data, to target: String, video: String? = nil,
