@@ -81,7 +81,8 @@ public final class AttemptLedger: @unchecked Sendable {
         }
     }
 
-    /// Atomically: a temporary file (removed at startup if a kill leaves it) renamed over the ledger.
+    /// Atomically, as sidecars are written (SidecarWriter: temporary file, fsync, rename, fsync of the
+    /// directory; a temporary file a kill leaves is removed at startup).
     private func write(_ table: [String: Entry], to directory: String) throws {
         let url = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName)
         if table.isEmpty {
@@ -90,16 +91,6 @@ public final class AttemptLedger: @unchecked Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let temporary = URL(fileURLWithPath: directory).appendingPathComponent("\(SidecarWriter.temporaryPrefix)\(getpid())-attempts")
-        let data = try encoder.encode(table)
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path]) }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == data.count, synced, rename(temporary.path, url.path) == 0 else {
-            unlink(temporary.path)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
+        try SidecarWriter.write(try encoder.encode(table), to: url.path, requireOurs: false)
     }
 }

@@ -148,7 +148,7 @@ public struct Evaluator: Sendable {
             let frames = item.frames.count
             // One pass of the vision encoder; the resampler runs with and without temporal embeddings.
             let features = try session.model.visionFeatures(pixels: item.pixels, frames: frames)
-            let domain = session.model.domain.map { DomainCheck(score: $0.score(visionFeatures: features, frames: frames), threshold: $0.threshold) }
+            let domain = session.model.domain?.check(visionFeatures: features, frames: frames)
             return Encoded(tokens: try session.model.resample(features, frames: frames),
                            zeroed: try session.model.resample(features, frames: frames, zeroTemporalEmbeddings: true), domain: domain)
         } catch {

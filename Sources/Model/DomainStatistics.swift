@@ -112,6 +112,11 @@ public struct DomainStatistics: Sendable {
         return (explained + max(0, norm - projected) / residualVariance).squareRoot()
     }
 
+    /// A media item's check: its score against this threshold.
+    public func check(visionFeatures: [Float], frames: Int) -> DomainCheck {
+        DomainCheck(score: score(visionFeatures: visionFeatures, frames: frames), threshold: threshold)
+    }
+
     /// A media item's score: the median of its frames' distances, from its vision features.
     public func score(visionFeatures: [Float], frames: Int) -> Float {
         let features = Self.frameFeatures(visionFeatures, frames: frames, width: width)

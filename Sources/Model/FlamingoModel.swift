@@ -160,7 +160,7 @@ public final class FlamingoModel: Sendable {
     public func encodeMediaChecked(pixels: [Float], frames: Int, mediaIndex: Int = 0,
                                    zeroTemporalEmbeddings: Bool = false) throws(ModelError) -> (latents: [Float], domain: DomainCheck?) {
         let features = try visionFeatures(pixels: pixels, frames: frames)
-        let check = domain.map { DomainCheck(score: $0.score(visionFeatures: features, frames: frames), threshold: $0.threshold) }
+        let check = domain?.check(visionFeatures: features, frames: frames)
         return (try resample(features, frames: frames, mediaIndex: mediaIndex, zeroTemporalEmbeddings: zeroTemporalEmbeddings), check)
     }
 

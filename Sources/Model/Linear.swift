@@ -86,15 +86,8 @@ struct Linear: Sendable {
         if rows <= Linear.fusedHalfRows {
             // Decoding: one fused pass over the 16-bit (or 8-bit) weights, split by output rows over the
             // cores (a widened tile fed to sgemm would stream every weight three times: read, write, read).
-            let (int8, q4) = (weight.isInt8, weight.isQ4)
             Parallel.forEachChunk(n, minimumPerWorker: max(16, (1 << 16) / max(1, k))) { range in
-                if int8 {
-                    weight.int8Product(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
-                } else if q4 {
-                    weight.q4Product(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
-                } else {
-                    weight.halfProduct(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
-                }
+                weight.rowProduct(x, inputRows: rows, rows: range, into: out, ldOut: n, beta: beta)
             }
             return
         }

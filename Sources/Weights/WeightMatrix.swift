@@ -100,6 +100,17 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// The product of decoding for whichever storage is at rest: `halfProduct`, `int8Product` or
+    /// `q4Product` (float32 weights go through BLAS; Linear.apply checks the storage first).
+    public func rowProduct(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
+                           into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) {
+        switch storage {
+        case .int8: int8Product(x, inputRows: inputRows, rows: range, into: out, ldOut: ldOut, beta: beta)
+        case .q4: q4Product(x, inputRows: inputRows, rows: range, into: out, ldOut: ldOut, beta: beta)
+        case .half, .float32: halfProduct(x, inputRows: inputRows, rows: range, into: out, ldOut: ldOut, beta: beta)
+        }
+    }
+
     /// The 4-bit counterpart of `halfProduct`. 4-bit storage only.
     public func q4Product(_ x: UnsafePointer<Float>, inputRows: Int, rows range: Range<Int>,
                           into out: UnsafeMutablePointer<Float>, ldOut: Int, beta: Float) {
