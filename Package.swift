@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries: FFmpeg 5.1+ and OpenBLAS, found through pkg-config.
@@ -81,10 +83,24 @@ let package = Package(
             dependencies: ["Pipeline", "VideoIO", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings),
+        // Full-text search over sidecars: an embedded SQLite FTS5 index (one machine, no database).
+        .target(
+            name: "Search",
+            dependencies: ["Pipeline", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        // Workers on many hosts sharing inboxes through PostgreSQL: job queue, leases, results, search.
+        .target(
+            name: "Cluster",
+            dependencies: ["Daemon", "Pipeline", "Search", "VideoIO",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
                 "VideoIO", "Model", "Generation", "Tensor", "Weights", "Pipeline", "Daemon", "Evaluation", "Conversion",
+                "Search", "Cluster",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,6 +135,10 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Search", "Pipeline"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CLITests",

@@ -16,5 +16,5 @@ struct FlamingoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flamingo",
         abstract: "Video understanding with a Flamingo visual language model.",
-        subcommands: [CaptionCommand.self, AskCommand.self, FramesCommand.self, FormatsCommand.self, GenerateCommand.self, EvalCommand.self, ConvertCommand.self, QuantizeCommand.self, RunCommand.self, WatchCommand.self, BenchCommand.self, InfoCommand.self, CalibrateCommand.self, WorkerCommand.self])
+        subcommands: [CaptionCommand.self, AskCommand.self, FramesCommand.self, FormatsCommand.self, GenerateCommand.self, EvalCommand.self, ConvertCommand.self, QuantizeCommand.self, RunCommand.self, WatchCommand.self, BenchCommand.self, InfoCommand.self, CalibrateCommand.self, SearchCommand.self, StatusCommand.self, WorkerCommand.self])
 }

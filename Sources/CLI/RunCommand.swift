@@ -1,4 +1,6 @@
 import ArgumentParser
+import Cluster
+import Daemon
 import Foundation
 import Generation
 import Pipeline
@@ -11,11 +13,22 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a pipeline on videos and write VIDEO.flamingo.json next to each (or print it).",
         discussion: """
             A failure with one video (unreadable, corrupt, ...) gives that video an error sidecar and \
-            does not stop the others; the exit status is 1 if any video failed.
+            does not stop the others; the exit status is 1 if any video failed. A directory stands for \
+            the videos and images under it (recursively, in name order). For a backfill on a batch \
+            scheduler, --shard I/N takes a deterministic 1/N of the files (docs/CLUSTER.md, "Backfill").
             """)
 
-    @Argument(help: "Videos or images.")
+    @Argument(help: "Videos, images, or directories of them.")
     var videos: [String]
+
+    @Option(help: ArgumentHelp("Process only shard I of N (0 <= I < N), by a hash of each file's share-relative path.", valueName: "I/N"))
+    var shard: String?
+
+    @Option(help: ArgumentHelp("A share root: files under it are keyed by NAME:relative-path for --shard (repeatable).", valueName: "NAME=ROOT"))
+    var share: [String] = []
+
+    @Flag(help: "Skip videos whose sidecar is already ours for their current bytes, this pipeline and model.")
+    var skipDone = false
 
     @OptionGroup var options: PipelineOptions
     @OptionGroup var reader: ReaderOptions
@@ -23,8 +36,50 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print the sidecar JSON instead of writing files.")
     var stdout = false
 
+    func validate() throws {
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard must be I/N with 0 <= I < N, not \(shard)") }
+    }
+
+    /// The arguments with directories expanded, then this shard's part of them.
+    func selectedVideos() throws -> [String] {
+        let shares: ShareMap
+        do { shares = try ShareMap(share) } catch { throw CLIError(error.localizedDescription) }
+        var files: [String] = []
+        for argument in videos {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue else {
+                files.append(argument)
+                continue
+            }
+            let enumerator = FileManager.default.enumerator(atPath: argument)
+            var found: [String] = []
+            while let entry = enumerator?.nextObject() as? String {
+                let name = (entry as NSString).lastPathComponent
+                if name.hasPrefix(".") {
+                    if (enumerator?.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { enumerator?.skipDescendants() }
+                    continue
+                }
+                let path = (argument as NSString).appendingPathComponent(entry)
+                if (enumerator?.fileAttributes?[.type] as? FileAttributeType) == .typeRegular, FileFilter.accepts(name) { found.append(path) }
+            }
+            files += found.sorted()
+        }
+        guard let shard = shard.flatMap(Shard.init) else { return files }
+        return files.filter { shard.contains($0, shares: shares) }
+    }
+
     func run() async throws {
         let runner = try options.makeRunner(limits: try reader.limits(.commandLine))
+        var videos = try selectedVideos()
+        if skipDone {
+            videos = videos.filter { video in
+                guard let existing = SidecarWriter.existing(Sidecar.path(for: video)),
+                      let now = Sidecar.Fingerprint.of(path: URL(fileURLWithPath: video).resolvingSymlinksInPath().path) else { return true }
+                return !(existing.status == "ok" && existing.video.fingerprint.size == now.size
+                         && existing.video.fingerprint.mtimeNs == now.mtimeNs
+                         && existing.pipeline == runner.pipelineIdentity && existing.model == runner.modelIdentity)
+            }
+        }
         var failures = 0
         var printed: [Sidecar] = []
         // Progress on a terminal; nothing extra when stderr is a file or a pipe.

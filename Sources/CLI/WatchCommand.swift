@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Daemon
 import Foundation
 import Generation
@@ -61,7 +62,21 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Follow symbolic links, only to regular files inside a watched directory (the sidecar goes next to the link).")
     var followSymlinks = false
 
+    @Option(help: ArgumentHelp(
+        "Share the inboxes with workers on other hosts through this PostgreSQL database (default: $FLAMINGO_DATABASE_URL).",
+        valueName: "postgres://USER@HOST/DB"))
+    var database: String?
+
+    @Option(help: ArgumentHelp(
+        "A share root, named so that hosts mounting it elsewhere agree on paths (cluster mode; repeatable; default: each watched directory is a share named after it).",
+        valueName: "NAME=ROOT"))
+    var share: [String] = []
+
+    @Option(help: "Cluster mode: seconds a claimed job's lease lasts without a heartbeat (heartbeats every third).")
+    var leaseSeconds: Double = 30
+
     func validate() throws {
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard poll.map({ $0 > 0 }) ?? true else { throw ValidationError("--poll must be positive") }
         guard stableSeconds >= 0, rescanSeconds > 0, maxAttempts >= 1, stopSeconds >= 0, jobSeconds > 0, workerMemoryMb >= 0 else {
@@ -98,8 +113,34 @@ struct WatchCommand: AsyncParsableCommand {
             for value in values { workerArguments += [flag, value] }
         }
         config.workerArguments = inProcess ? nil : workerArguments
+        if let url = database ?? ProcessInfo.processInfo.environment["FLAMINGO_DATABASE_URL"], !url.isEmpty {
+            guard !followSymlinks else { throw CLIError("--follow-symlinks is not available with --database (a link's target may differ between hosts)") }
+            try await runCluster(config, runner: runner, url: url, logger: logger)
+            return
+        }
+        guard share.isEmpty else { throw CLIError("--share is for cluster mode: give --database or FLAMINGO_DATABASE_URL too") }
         let service: WatchService
         do { service = try WatchService(configuration: config, runner: runner, logger: logger) } catch {
+            throw CLIError(error.localizedDescription)
+        }
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    /// Cluster mode (docs/CLUSTER.md): this process is one worker of many sharing the inboxes.
+    private func runCluster(_ watch: WatchConfiguration, runner: PipelineRunner, url: String, logger: Logger) async throws {
+        let service: ClusterWatchService
+        do {
+            var shares = try ShareMap(share)
+            if share.isEmpty {
+                for directory in watch.directories {
+                    try shares.add(name: (directory as NSString).lastPathComponent, root: directory)
+                }
+            }
+            var configuration = ClusterConfiguration(watch: watch, database: try DatabaseURL(url), shares: shares)
+            configuration.leaseSeconds = leaseSeconds
+            service = try ClusterWatchService(configuration: configuration, runner: runner, logger: logger)
+        } catch {
             throw CLIError(error.localizedDescription)
         }
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

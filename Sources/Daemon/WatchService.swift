@@ -25,8 +25,8 @@ public final class WatchService: Service, @unchecked Sendable {
     /// Finished sidecars the file system refused to take for now (full, read-only): written when the
     /// file comes up again with the same bytes, without redoing the work. Path -> (sidecar, retries).
     private var pending: [String: (sidecar: Sidecar, retries: Int)] = [:]
-    /// One child process per job slot (nil entries: in-process).
-    let workers: [WorkerProcess?]
+    /// One worker child process per job slot (or in-process).
+    let slots: JobSlots
 
     public init(configuration: WatchConfiguration, runner: PipelineRunner, logger: Logger,
                 notifier: SystemdNotifier = SystemdNotifier()) throws {
@@ -39,11 +39,7 @@ public final class WatchService: Service, @unchecked Sendable {
                           fingerprint: { [configuration] in configuration.fingerprint(of: $0) })
         locks = try configuration.directories.map { try DirectoryLock(path: $0) }
         ledger = AttemptLedger(directories: configuration.directories)
-        workers = (0..<max(1, configuration.jobs)).map { _ in
-            configuration.workerArguments.map {
-                WorkerProcess(arguments: $0, memoryLimitBytes: configuration.workerMemoryBytes, logger: logger)
-            }
-        }
+        slots = JobSlots(configuration: configuration, runner: runner, logger: logger)
     }
 
     public func run() async throws {
@@ -99,7 +95,7 @@ public final class WatchService: Service, @unchecked Sendable {
             }
         }
         watcher.stop()
-        for worker in workers { worker?.stop() }
+        slots.stop()
         logger.info("stopped")
     }
 
@@ -180,30 +176,8 @@ public final class WatchService: Service, @unchecked Sendable {
     }
 
     private func run(_ path: String, attempt: Int, fingerprint: Sidecar.Fingerprint, slot: Int, reportedAs name: String) async -> Sidecar {
-        let runner = self.runner
-        guard let worker = workers[slot] else {
-            return await withCheckedContinuation { (continuation: CheckedContinuation<Sidecar, Never>) in
-                // Model work is long and CPU-bound: keep it off the cooperative pool.
-                DispatchQueue.global().async { continuation.resume(returning: runner.sidecar(for: path, attempts: attempt)) }
-            }
-        }
-        let deadline = configuration.jobSeconds
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<WorkerProcess.Outcome, Never>) in
-            DispatchQueue.global().async { continuation.resume(returning: worker.run(path: path, attempt: attempt, deadlineSeconds: deadline)) }
-        }
-        switch outcome {
-        case let .sidecar(sidecar):
-            return sidecar
-        case let .died(how):
-            let message = "\(name): the worker processing it ended before answering: \(how) (attempt \(attempt) of \(configuration.maxAttempts))"
-            logger.error("worker died", metadata: ["file": "\(name)", "how": "\(how)", "attempt": "\(attempt)"])
-            try? ledger.record(name, error: "the worker ended before answering: \(how)")
-            return errorSidecar(name, fingerprint: fingerprint, code: "worker_crashed", message: message, attempts: attempt)
-        case let .timedOut(seconds):
-            let message = "\(name): no result after \(Int(seconds)) s; the worker was killed (attempt \(attempt) of \(configuration.maxAttempts))"
-            logger.error("worker timed out", metadata: ["file": "\(name)", "seconds": "\(seconds)"])
-            try? ledger.record(name, error: "no result after \(Int(seconds)) s")
-            return errorSidecar(name, fingerprint: fingerprint, code: "timed_out", message: message, attempts: attempt)
+        await slots.sidecar(for: path, reportedAs: name, attempt: attempt, fingerprint: fingerprint, slot: slot) { [ledger] reason in
+            try? ledger.record(name, error: reason)
         }
     }
 

@@ -5,7 +5,7 @@ import Pipeline
 /// mtime have been stable for `stableSeconds` (partial copies are not taken)
 /// and its retry back-off has passed; at most `capacity` wait (the periodic
 /// rescan catches up with the rest). Files being processed are not queued twice.
-actor WorkQueue {
+public actor WorkQueue {
     struct Item {
         var fingerprint: Sidecar.Fingerprint
         var lastChange: Date
@@ -22,18 +22,18 @@ actor WorkQueue {
     /// What a file's stability is judged by (a followed link's target; WatchConfiguration.fingerprint).
     let fingerprint: @Sendable (String) -> Sidecar.Fingerprint?
 
-    init(stableSeconds: Double, capacity: Int, fingerprint: @escaping @Sendable (String) -> Sidecar.Fingerprint? = { Sidecar.Fingerprint.of(path: $0) }) {
+    public init(stableSeconds: Double, capacity: Int, fingerprint: @escaping @Sendable (String) -> Sidecar.Fingerprint? = { Sidecar.Fingerprint.of(path: $0) }) {
         self.fingerprint = fingerprint
         self.stableSeconds = stableSeconds
         self.capacity = capacity
     }
 
-    var waiting: Int { items.count }
+    public var waiting: Int { items.count }
     var processing: [String] { inFlight.sorted() }
 
     /// Notes `path` as seen now; returns false if it was not queued (full, closed, gone).
     @discardableResult
-    func offer(_ path: String, attempts: Int = 0, notBefore: Date = .distantPast) -> Bool {
+    public func offer(_ path: String, attempts: Int = 0, notBefore: Date = .distantPast) -> Bool {
         guard !closed, !inFlight.contains(path), let fingerprint = fingerprint(path) else { return false }
         if var item = items[path] {
             if item.fingerprint != fingerprint {
@@ -51,7 +51,7 @@ actor WorkQueue {
     }
 
     /// The next stable, due file and its attempt count; nil once closed.
-    func next() async -> (path: String, attempts: Int)? {
+    public func next() async -> (path: String, attempts: Int)? {
         while !closed {
             let now = Date()
             for (path, item) in items.sorted(by: { $0.key < $1.key }) where item.notBefore <= now {
@@ -75,10 +75,10 @@ actor WorkQueue {
         return nil
     }
 
-    func finished(_ path: String) { inFlight.remove(path) }
+    public func finished(_ path: String) { inFlight.remove(path) }
 
     var closedState: Bool { closed }
 
     /// Stops handing out work; waiting files stay for the next start.
-    func close() { closed = true }
+    public func close() { closed = true }
 }
