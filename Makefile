@@ -2,7 +2,7 @@
 # `make demo` and `make test` each install what they need first (Debian 12).
 
 SWIFT        ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
-APT_PACKAGES := pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev libdnnl-dev systemd
+APT_PACKAGES := pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libopenblas-dev libdnnl-dev systemd postgresql libsqlite3-dev
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN  := .build/release/flamingo
 SAMPLE       := Pipelines/examples/shapes.mp4

@@ -9,9 +9,10 @@ import Pipeline
 /// stderr. Ends when its input closes or its parent is gone.
 ///
 /// Fault injection for the daemon's tests (docs/DAEMON.md): FLAMINGO_WORKER_FAULT=KIND:TEXT makes the
-/// worker, on a file whose path contains TEXT, raise SIGSEGV (`segv`), stop answering (`hang`) or
+/// worker, on a file whose path contains TEXT, raise SIGSEGV (`segv`), stop answering (`hang`),
 /// exit with status 3 (`exit`) — the ways a real decoder crash, a livelock or an out-of-memory exit look
-/// from the daemon.
+/// from the daemon — or take longer (`slow`: a long video, for the cluster's lease tests; 8 s or
+/// FLAMINGO_WORKER_FAULT_SECONDS).
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "The daemon's worker process (internal).", shouldDisplay: false)
@@ -63,6 +64,9 @@ struct WorkerCommand: ParsableCommand {
             UnsafeMutablePointer<Int>(bitPattern: 16)?.pointee = 1
         case "hang": while true { sleep(60) }
         case "exit": Foundation.exit(3)
+        case "slow":
+            let seconds = ProcessInfo.processInfo.environment["FLAMINGO_WORKER_FAULT_SECONDS"].flatMap(Double.init) ?? 8
+            usleep(useconds_t(max(0, min(seconds, 600)) * 1e6))
         default: break
         }
     }

@@ -158,8 +158,11 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             guard !isUpToDate(work.path), let (share, relative) = configuration.shares.locate(work.path),
                   let identity = VideoIdentity.of(file: work.path, share: share, relative: relative) else { continue }
             do {
-                if try await store.enqueue(identity, pipelineHash: runner.pipelineIdentity.hash, modelHash: runner.modelIdentity.hash,
-                                           maxAttempts: configuration.watch.maxAttempts, by: configuration.workerID) {
+                let created = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                    try await store.enqueue(identity, pipelineHash: runner.pipelineIdentity.hash, modelHash: runner.modelIdentity.hash,
+                                            maxAttempts: configuration.watch.maxAttempts, by: configuration.workerID)
+                }
+                if created {
                     logger.info("queued", metadata: ["video": "\(identity.label)"])
                     await wakeup.signal()
                 }
@@ -241,9 +244,11 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         while !isStopping {
             let job: ClaimedJob?
             do {
-                job = try await store.claim(shares: configuration.shares.names, pipelineHash: runner.pipelineIdentity.hash,
-                                            modelHash: runner.modelIdentity.hash, worker: configuration.workerID,
-                                            leaseSeconds: configuration.leaseSeconds)
+                job = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                    try await store.claim(shares: configuration.shares.names, pipelineHash: runner.pipelineIdentity.hash,
+                                          modelHash: runner.modelIdentity.hash, worker: configuration.workerID,
+                                          leaseSeconds: configuration.leaseSeconds)
+                }
                 delay = 0.5
             } catch {
                 databaseTrouble("cannot claim a job now", error)
@@ -394,17 +399,18 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
 
     /// Runs a database step until it succeeds; nil if the worker stops first (the lease then expires
     /// and the job is redone elsewhere).
-    private func persist<T: Sendable>(_ what: String, _ step: @Sendable () async throws -> T) async -> T? {
+    private func persist<T: Sendable>(_ what: String, _ step: @escaping @Sendable () async throws -> T) async -> T? {
         try? await persistThrowing(what, step)
     }
 
     /// As `persist`, but errors that are not the database's (a sidecar that cannot be written) are thrown.
-    private func persistThrowing<T: Sendable>(_ what: String, _ step: @Sendable () async throws -> T) async throws -> T? {
+    private func persistThrowing<T: Sendable>(_ what: String, _ step: @escaping @Sendable () async throws -> T) async throws -> T? {
         var delay = 0.25
         let giveUp = Date().addingTimeInterval(configuration.watch.stopSeconds)
         while true {
             do {
-                return try await step()
+                // A step that hangs (a connection half-gone) is abandoned and tried again.
+                return try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds), step)
             } catch let error as SidecarWriter.WriteError {
                 throw error
             } catch {

@@ -14,7 +14,10 @@ public final class JobStore: Sendable {
     let logger: Logger
 
     public init(url: DatabaseURL, logger: Logger) {
-        client = PostgresClient(configuration: url.configuration, backgroundLogger: Logger(label: "flamingo.postgres"))
+        // The pool's own log says every failed connection attempt at info level; our retries say it once.
+        var poolLogger = Logger(label: "flamingo.postgres")
+        poolLogger.logLevel = .warning
+        client = PostgresClient(configuration: url.configuration, backgroundLogger: poolLogger)
         self.logger = logger
     }
 
