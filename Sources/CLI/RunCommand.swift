@@ -51,7 +51,9 @@ struct RunCommand: AsyncParsableCommand {
                 files.append(argument)
                 continue
             }
-            let enumerator = FileManager.default.enumerator(atPath: argument)
+            // Enumerated through its resolved path (a directory reached by a link is still walked);
+            // the files keep the name the user gave.
+            let enumerator = FileManager.default.enumerator(atPath: URL(fileURLWithPath: argument).resolvingSymlinksInPath().path)
             var found: [String] = []
             while let entry = enumerator?.nextObject() as? String {
                 let name = (entry as NSString).lastPathComponent
