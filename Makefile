@@ -10,7 +10,7 @@ BENCH_DIR    := .bench
 PYTHON_REF   := .venv-reference/bin/python
 TRAIN_OUT    := Training/out/shapes-v1
 
-.PHONY: deps build demo test eval train calibrate-model install-model bench-frames bench-videos bench-engine bench-caption bench-smoke reference-env reference-fixtures clean
+.PHONY: deps build demo test eval train calibrate-model install-model bench-frames bench-videos bench-engine bench-caption bench-queue bench-smoke reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -105,6 +105,11 @@ bench-caption: build reference-env
 ## Every benchmark above, end to end, in minutes (CI runs it after the tests): bench frames on two
 ## 5 s clips, bench engine with one run, bench caption at toy widths, bench decode on the shipped model and
 ## on bench engine's 4-bit decoder. Checks they run; times mean little.
+## The cluster queue with no model work (docs/CLUSTER.md): claim throughput of 8 idle workers against
+## the naive claim, and recovery after a worker is killed, on a throw-away PostgreSQL server.
+bench-queue: build
+	bash Tests/Benchmarks/with_postgres.sh $(RELEASE_BIN) bench queue --workers 8 --jobs 5000 --lease-seconds 5
+
 bench-smoke: build reference-env
 	@mkdir -p $(BENCH_DIR)
 	@[ -f $(BENCH_DIR)/smoke-h264.mp4 ] || ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 5 \
@@ -118,6 +123,7 @@ bench-smoke: build reference-env
 	$(RELEASE_BIN) bench decode --runs 1 --model $(BENCH_DIR)/engine/lm-q4
 	$(RELEASE_BIN) bench domain --runs 2
 	$(RELEASE_BIN) bench tokenizer --runs 1 --kib 64
+	bash Tests/Benchmarks/with_postgres.sh $(RELEASE_BIN) bench queue --jobs 200 --lease-seconds 1
 
 clean:
 	rm -rf .build .demo-frames

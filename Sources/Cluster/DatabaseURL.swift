@@ -7,7 +7,7 @@ import PostgresNIO
 /// server's Unix socket in it (`.s.PGSQL.PORT`), as libpq reads it.
 public struct DatabaseURL: Sendable {
     public let text: String
-    public let configuration: PostgresClient.Configuration
+    public var configuration: PostgresClient.Configuration
 
     public init(_ text: String) throws(ClusterError) {
         self.text = text

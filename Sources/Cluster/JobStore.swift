@@ -14,9 +14,10 @@ public final class JobStore: Sendable {
     let logger: Logger
 
     public init(url: DatabaseURL, logger: Logger) {
-        // The pool's own log says every failed connection attempt at info level; our retries say it once.
+        // The pool's own log says every failed connection attempt, and a first query queued before its
+        // run loop started, at info and warning levels; our retries say what matters once.
         var poolLogger = Logger(label: "flamingo.postgres")
-        poolLogger.logLevel = .warning
+        poolLogger.logLevel = .error
         client = PostgresClient(configuration: url.configuration, backgroundLogger: poolLogger)
         self.logger = logger
     }
@@ -89,12 +90,28 @@ public final class JobStore: Sendable {
     }
 
     /// Claims the oldest due job of these shares, pipeline and model for `leaseSeconds`, counting the
-    /// attempt; nil when none is due.
+    /// attempt; nil when none is due. `waitForLockedRows` is the naive claim (FOR UPDATE without SKIP
+    /// LOCKED: concurrent claimers queue behind one row lock), kept as `flamingo bench queue`'s peer.
     public func claim(shares: [String], pipelineHash: String, modelHash: String, worker: String,
-                      leaseSeconds: Double) async throws(ClusterError) -> ClaimedJob? {
+                      leaseSeconds: Double, waitForLockedRows: Bool = false) async throws(ClusterError) -> ClaimedJob? {
         var claimed: ClaimedJob?
         do {
-            let rows = try await client.query("""
+            let rows = try await client.query(waitForLockedRows ? """
+                WITH due AS (
+                    SELECT id FROM flamingo_jobs
+                    WHERE state = 'queued' AND run_at <= now() AND share = ANY(\(shares))
+                      AND pipeline_hash = \(pipelineHash) AND model_hash = \(modelHash)
+                    ORDER BY run_at, id
+                    LIMIT 1
+                    FOR UPDATE
+                )
+                UPDATE flamingo_jobs AS j
+                SET state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
+                    leased_by = \(worker), lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
+                FROM due WHERE j.id = due.id AND j.state = 'queued'
+                RETURNING j.id, j.share, j.path, j.size, j.mtime_ns, j.content_hash, j.attempt, j.max_attempts,
+                          j.lease_token, j.errors -> -1 ->> 'error'
+                """ : """
                 WITH due AS (
                     SELECT id FROM flamingo_jobs
                     WHERE state = 'queued' AND run_at <= now() AND share = ANY(\(shares))
@@ -176,7 +193,7 @@ public final class JobStore: Sendable {
 
     /// Ends the job without a sidecar: the file is `gone`, or `superseded` by a newer version of it.
     public func end(_ job: ClaimedJob, state: String, reason: String, worker: String) async throws(ClusterError) -> Bool {
-        precondition(state == "gone" || state == "superseded")
+        guard state == "gone" || state == "superseded" else { throw .database("a job cannot end as \(state) without a result") }
         return try await returnsRow("""
             UPDATE flamingo_jobs
             SET state = \(state), finished_at = now(), lease_token = NULL, lease_expires_at = NULL,
@@ -310,6 +327,27 @@ public final class JobStore: Sendable {
             throw Self.wrap(error)
         }
         return status
+    }
+
+    /// Jobs of `share` waiting in the queue.
+    public func queuedJobs(share: String) async throws(ClusterError) -> Int {
+        do {
+            var count = 0
+            for try await n in try await client.query(
+                "SELECT count(*)::int8 FROM flamingo_jobs WHERE share = \(share) AND state = 'queued'", logger: logger).decode(Int.self) {
+                count = n
+            }
+            return count
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    /// Removes the jobs of one share (the queue benchmark's own, never a user's share by accident:
+    /// the benchmark's share names start with "bench-").
+    public func removeJobs(share: String) async throws(ClusterError) {
+        guard share.hasPrefix("bench-") else { throw .database("refusing to remove the jobs of share \(share)") }
+        try await execute("DELETE FROM flamingo_jobs WHERE share = \(share)")
     }
 
     // MARK: Helpers
