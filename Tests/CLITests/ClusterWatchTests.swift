@@ -144,6 +144,25 @@ final class ClusterWatchTests: XCTestCase {
         XCTAssertTrue(text.contains("workers: 3"), text)
     }
 
+    func testManyProcessesMigratingAFreshDatabaseAtOnce() throws {
+        // Eight `flamingo status` at once on an empty database: each migrates (under the advisory
+        // lock) or finds the schema current; the migration is applied exactly once.
+        let group = DispatchGroup()
+        let results = ResultBox()
+        for _ in 0..<8 {
+            group.enter()
+            DispatchQueue.global().async { [dir, server] in
+                let result = try? TinyModel.flamingo(["status", "--database", server!.url], scratch: dir!)
+                results.append(result?.status ?? -1, result?.stderr ?? "did not run")
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(results.statuses, [Int32](repeating: 0, count: 8), results.errors.joined(separator: "\n"))
+        XCTAssertEqual(server.query("SELECT version FROM flamingo_schema_version"), "1")
+        XCTAssertEqual(server.integer("SELECT count(*) FROM flamingo_jobs"), 0)
+    }
+
     func testKillDashNineOfRandomWorkersThroughABatch() throws {
         // Each clip takes 0.5 s longer, so that the batch lasts long enough to be interrupted often.
         let slow = ["FLAMINGO_WORKER_FAULT": "slow:kill", "FLAMINGO_WORKER_FAULT_SECONDS": "0.5"]
@@ -279,4 +298,12 @@ final class ClusterWatchTests: XCTestCase {
         XCTAssertEqual(try found([word, shape + "s", "--database", server.url]),
                        expected.filter { captions[$0]?.contains(shape) ?? false }, "two words, the second stemmed")
     }
+}
+
+/// Exit statuses and stderr of processes run from several threads.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var statuses: [Int32] = []
+    private(set) var errors: [String] = []
+    func append(_ status: Int32, _ error: String) { lock.withLock { statuses.append(status); errors.append(error) } }
 }
