@@ -10,7 +10,7 @@ BENCH_DIR    := .bench
 PYTHON_REF   := .venv-reference/bin/python
 TRAIN_OUT    := Training/out/shapes-v1
 
-.PHONY: deps build demo test eval train calibrate-model install-model bench-frames bench-videos bench-engine bench-caption bench-queue bench-smoke reference-env reference-fixtures clean
+.PHONY: deps build demo test eval train calibrate-model install-model bench-frames bench-videos bench-engine bench-caption bench-queue bench-smoke fuzz reference-env reference-fixtures clean
 
 ## Install the system libraries and the ffmpeg CLI (skipped when already present).
 deps:
@@ -124,6 +124,26 @@ bench-smoke: build reference-env
 	$(RELEASE_BIN) bench domain --runs 2
 	$(RELEASE_BIN) bench tokenizer --runs 1 --kib 64
 	bash Tests/Benchmarks/with_postgres.sh $(RELEASE_BIN) bench queue --jobs 200 --lease-seconds 1
+
+## libFuzzer over the parsers of untrusted input (docs/FUZZING.md): reader, torch.save, safetensors,
+## tokenizer.json, pipeline YAML; FUZZ_SECONDS each (FUZZ_SEED fixes libFuzzer's seed), the committed
+## seed corpora copied into .build-fuzz/corpus and grown there, findings in .build-fuzz/findings.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= 0
+FUZZ_TARGETS := reader torch safetensors tokenizer pipeline
+fuzz: deps
+	FLAMINGO_FUZZ=1 $(SWIFT) build --product flamingo-fuzz --scratch-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table
+	@mkdir -p .build-fuzz/findings
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t && cp -n Tests/Fuzz/corpus/$$t/* .build-fuzz/corpus/$$t/; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  FLAMINGO_FUZZ_TARGET=$$t .build-fuzz/debug/flamingo-fuzz .build-fuzz/corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    -seed=$(FUZZ_SEED) -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=.build-fuzz/findings/$$t- \
+	    2>&1 | grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" \
+	    || true; \
+	done
+	@if ls .build-fuzz/findings/* >/dev/null 2>&1; then echo "fuzz: findings in .build-fuzz/findings:"; ls .build-fuzz/findings; exit 1; fi
 
 clean:
 	rm -rf .build .demo-frames

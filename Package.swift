@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 /// Applied to every Swift target.
@@ -146,3 +147,14 @@ let package = Package(
             swiftSettings: swiftSettings),
     ]
 )
+
+// `make fuzz` (docs/FUZZING.md): the libFuzzer binary, declared only when FLAMINGO_FUZZ=1 and built
+// with `-sanitize=fuzzer,address` (it has no main: libFuzzer's runtime provides it).
+if ProcessInfo.processInfo.environment["FLAMINGO_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "flamingo-fuzz",
+        dependencies: ["VideoIO", "Weights", "Tokenizer", "Pipeline"],
+        path: "Tests/Fuzz",
+        exclude: ["corpus"],
+        swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+}

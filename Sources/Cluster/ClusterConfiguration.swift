@@ -21,7 +21,7 @@ public struct ClusterConfiguration: Sendable {
         self.shares = shares
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
-        host = String(cString: name)
+        host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         workerID = "\(host):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 }
