@@ -27,6 +27,9 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     private var stopping = false
     private var busy: [Int: String] = [:]
     private var lastDatabaseError: Date = .distantPast
+    /// Files this worker has queued (or found queued), by path, with the size and mtime they had:
+    /// a rescan does not hash and insert them again until they change.
+    private var queued: [String: Sidecar.Fingerprint] = [:]
 
     public init(configuration: ClusterConfiguration, runner: PipelineRunner, logger: Logger,
                 notifier: SystemdNotifier = SystemdNotifier()) throws(ClusterError) {
@@ -132,7 +135,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     /// Offers every acceptable file without an up-to-date sidecar to the stability gate.
     private func rescan() async -> Int {
         var offered = 0
-        for path in watcher.scan() where !isUpToDate(path) {
+        for path in watcher.scan() where !isUpToDate(path) && !alreadyQueued(path) {
             if await gate.offer(path) { offered += 1 }
         }
         return offered
@@ -152,10 +155,16 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             || (existing.error?.attempts ?? 0) >= configuration.watch.maxAttempts
     }
 
+    private func alreadyQueued(_ path: String) -> Bool {
+        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return false }
+        return lock.withLock { queued[path] == fingerprint }
+    }
+
     private func enqueueStableFiles() async {
         while let work = await gate.next() {
             defer { Task { await gate.finished(work.path) } }
-            guard !isUpToDate(work.path), let (share, relative) = configuration.shares.locate(work.path),
+            guard !isUpToDate(work.path), !alreadyQueued(work.path), let (share, relative) = configuration.shares.locate(work.path),
+                  let fingerprint = Sidecar.Fingerprint.of(path: work.path),
                   let identity = VideoIdentity.of(file: work.path, share: share, relative: relative) else { continue }
             do {
                 let created = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
@@ -165,6 +174,10 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 if created {
                     logger.info("queued", metadata: ["video": "\(identity.label)"])
                     await wakeup.signal()
+                }
+                lock.withLock {
+                    if queued.count > 1_000_000 { queued.removeAll() }
+                    if identity.matches(fingerprint) { queued[work.path] = fingerprint }
                 }
             } catch {
                 databaseTrouble("cannot queue a file; it is offered again", error)

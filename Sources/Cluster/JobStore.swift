@@ -58,7 +58,8 @@ public final class JobStore: Sendable {
 
     /// Queues `identity` for these pipeline and model hashes unless a job for exactly it exists (N
     /// workers finding one file make one job); a queued, older version of the same path is superseded.
-    /// Returns whether a job was created (and NOTIFY sent).
+    /// A job that ended without a result because its file was gone or changed is queued again when
+    /// the same bytes come back. Returns whether a job was queued (and NOTIFY sent).
     @discardableResult
     public func enqueue(_ identity: VideoIdentity, pipelineHash: String, modelHash: String, maxAttempts: Int,
                         by worker: String) async throws(ClusterError) -> Bool {
@@ -70,7 +71,9 @@ public final class JobStore: Sendable {
                                                max_attempts, enqueued_by)
                     VALUES (\(identity.share), \(identity.path), \(identity.size), \(identity.mtimeNs),
                             \(identity.contentHash), \(pipelineHash), \(modelHash), \(maxAttempts), \(worker))
-                    ON CONFLICT ON CONSTRAINT flamingo_jobs_identity DO NOTHING
+                    ON CONFLICT ON CONSTRAINT flamingo_jobs_identity DO UPDATE
+                    SET state = 'queued', run_at = now(), attempt = 0, finished_at = NULL
+                    WHERE flamingo_jobs.state IN ('gone', 'superseded')
                     RETURNING id
                     """, logger: logger).decode(Int64.self) {
                     created = id

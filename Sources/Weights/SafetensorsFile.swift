@@ -58,7 +58,8 @@ public final class SafetensorsFile: @unchecked Sendable {
                     let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                     return (p, acc.1 || o)
                 }
-                guard !overflow, count * size == end - begin else {
+                let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: size)
+                guard !overflow, !bytesOverflow, bytes == end - begin else {
                     throw .outOfBounds(path: path, key: key, reason: "has \(end - begin) bytes for shape \(shape) of \(dtype)")
                 }
             }

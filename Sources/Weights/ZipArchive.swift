@@ -44,6 +44,8 @@ public final class ZipArchive: @unchecked Sendable {
         let n = d.count
         guard n >= 22 else { throw bad("shorter than a ZIP end record") }
         // End of central directory: the last PK\5\6 within the final 64 KiB + 22 bytes.
+        // Offsets and sizes read from the file are compared as `x <= n - y` (never `x + y <= n`, which a
+        // ZIP64 value near Int.max overflows).
         var eocd = -1
         var o = n - 22
         while o >= max(0, n - 22 - 65_535) {
@@ -54,10 +56,10 @@ public final class ZipArchive: @unchecked Sendable {
         var count = u16(eocd + 10), dirSize = u32(eocd + 12), dirOffset = u32(eocd + 16)
         if (count == 0xFFFF || dirOffset == 0xFFFF_FFFF), eocd >= 20, u32(eocd - 20) == 0x0706_4B50 {
             let z64 = u64(eocd - 20 + 8)
-            guard z64 >= 0, z64 + 56 <= n, u32(z64) == 0x0606_4B50 else { throw bad("bad ZIP64 end record") }
+            guard z64 >= 0, z64 <= n - 56, u32(z64) == 0x0606_4B50 else { throw bad("bad ZIP64 end record") }
             count = u64(z64 + 32); dirSize = u64(z64 + 40); dirOffset = u64(z64 + 48)
         }
-        guard dirOffset >= 0, dirSize >= 0, dirOffset + dirSize <= n, count >= 0, count <= 1_000_000 else {
+        guard dirOffset >= 0, dirSize >= 0, dirSize <= n, dirOffset <= n - dirSize, count >= 0, count <= 1_000_000 else {
             throw bad("central directory outside the file")
         }
         var entries: [String: Entry] = [:]
@@ -76,10 +78,12 @@ public final class ZipArchive: @unchecked Sendable {
             while e + 4 <= extraEnd {
                 let id = u16(e), len = u16(e + 2)
                 if id == 1 {
+                    // A field whose length claims more than the extra block holds is read no further.
+                    let fieldEnd = min(e + 4 + len, extraEnd)
                     var f = e + 4
-                    if size == 0xFFFF_FFFF, f + 8 <= e + 4 + len { size = u64(f); f += 8 }
-                    if compressed == 0xFFFF_FFFF, f + 8 <= e + 4 + len { compressed = u64(f); f += 8 }
-                    if local == 0xFFFF_FFFF, f + 8 <= e + 4 + len { local = u64(f); f += 8 }
+                    if size == 0xFFFF_FFFF, f + 8 <= fieldEnd { size = u64(f); f += 8 }
+                    if compressed == 0xFFFF_FFFF, f + 8 <= fieldEnd { compressed = u64(f); f += 8 }
+                    if local == 0xFFFF_FFFF, f + 8 <= fieldEnd { local = u64(f); f += 8 }
                 }
                 e += 4 + len
             }
@@ -87,9 +91,9 @@ public final class ZipArchive: @unchecked Sendable {
             guard method == 0, compressed == size else {
                 throw bad("entry '\(name)' is compressed (method \(method)); torch.save stores entries uncompressed")
             }
-            guard local >= 0, local + 30 <= n, u32(local) == 0x0403_4B50 else { throw bad("local header of '\(name)' is damaged") }
+            guard local >= 0, local <= n - 30, u32(local) == 0x0403_4B50 else { throw bad("local header of '\(name)' is damaged") }
             let start = local + 30 + u16(local + 26) + u16(local + 28)
-            guard size >= 0, start + size <= n else { throw bad("entry '\(name)' runs past the end of the file") }
+            guard size >= 0, start <= n, size <= n - start else { throw bad("entry '\(name)' runs past the end of the file") }
             entries[name] = Entry(name: name, range: start..<(start + size))
             p += 46 + nameLength + extraLength + commentLength
         }

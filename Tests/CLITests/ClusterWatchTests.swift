@@ -149,10 +149,11 @@ final class ClusterWatchTests: XCTestCase {
         // lock) or finds the schema current; the migration is applied exactly once.
         let group = DispatchGroup()
         let results = ResultBox()
+        let (url, scratch) = (server.url, dir!)
         for _ in 0..<8 {
             group.enter()
-            DispatchQueue.global().async { [dir, server] in
-                let result = try? TinyModel.flamingo(["status", "--database", server!.url], scratch: dir!)
+            DispatchQueue.global().async {
+                let result = try? TinyModel.flamingo(["status", "--database", url], scratch: scratch)
                 results.append(result?.status ?? -1, result?.stderr ?? "did not run")
                 group.leave()
             }

@@ -58,6 +58,14 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
+    /// Found by `make fuzz` (docs/FUZZING.md): a ZIP64 end record whose offset is near Int.max made
+    /// `offset + 56` overflow and trap; offsets are now compared without sums that can overflow.
+    func testAZip64RecordPointingNearIntMaxIsAnErrorNotATrap() {
+        XCTAssertThrowsError(try TorchCheckpoint(path: path("zip64-overflow.pt"))) { error in
+            XCTAssertTrue(error.localizedDescription.contains("zip64-overflow.pt"), error.localizedDescription)
+        }
+    }
+
     func testLegacyAndDamagedFilesAreRefusedWithTheReason() throws {
         XCTAssertThrowsError(try TorchCheckpoint(path: path("legacy.pt"))) { error in
             XCTAssertTrue(error.localizedDescription.contains("legacy.pt: not a readable PyTorch checkpoint: not a zip archive"),
