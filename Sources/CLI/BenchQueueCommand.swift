@@ -47,8 +47,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
                 let skip = try await Self.claimRun(store, workers: workers, jobs: jobs, waitForLockedRows: false)
                 let naive = try await Self.claimRun(store, workers: workers, jobs: jobs, waitForLockedRows: true)
                 print(String(format: "queue: %.0f jobs/s (one connection, INSERT ... ON CONFLICT DO NOTHING + NOTIFY)", skip.enqueue))
-                print(String(format: "claim + complete, FOR UPDATE SKIP LOCKED (ours): %.0f jobs/s", skip.claim))
-                print(String(format: "claim + complete, FOR UPDATE waiting on locks (naive peer): %.0f jobs/s: ours %.2fx",
+                print(String(format: "claim + finish (a fenced UPDATE), FOR UPDATE SKIP LOCKED (ours): %.0f jobs/s", skip.claim))
+                print(String(format: "claim + finish, FOR UPDATE waiting on locks (naive peer): %.0f jobs/s: ours %.2fx",
                              naive.claim, skip.claim / naive.claim))
                 let recovery = try await Self.recovery(store, leaseSeconds: lease)
                 print(String(format: "recovery after a worker is killed holding a %.1f s lease: re-claimed after %.2f s (lease + up to half a lease)",
@@ -107,7 +107,7 @@ struct BenchQueueCommand: AsyncParsableCommand {
         var lastRescue = Date.distantPast
         while Date().timeIntervalSince(killed) < leaseSeconds * 4 + 10 {
             if Date().timeIntervalSince(lastRescue) >= leaseSeconds / 2 {
-                _ = try await store.rescueExpiredLeases()
+                _ = try await store.rescueExpiredLeases(leaseSeconds: leaseSeconds)
                 lastRescue = Date()
             }
             if try await store.claim(shares: [share], pipelineHash: "bench", modelHash: "bench", worker: "survivor",

@@ -19,8 +19,14 @@ struct StatusCommand: AsyncParsableCommand {
             throw CLIError("status needs the cluster's database: --database postgres://... or FLAMINGO_DATABASE_URL")
         }
         let status = try await DatabaseSession.with(url) { store in
-            try await store.migrate()  // a fresh database reads as empty, not as an error
-            return try await store.status()
+            do {
+                return try await store.status()
+            } catch {
+                // No worker has started yet: create the schema, so a fresh database reads as empty
+                // (a role that may only read needs no DDL rights on a database in use).
+                try await store.migrate()
+                return try await store.status()
+            }
         }
         if json {
             let encoder = JSONEncoder()

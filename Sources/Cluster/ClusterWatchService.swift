@@ -29,7 +29,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     private var lastDatabaseError: Date = .distantPast
     /// Files this worker has queued (or found queued), by path, with the size and mtime they had:
     /// a rescan does not hash and insert them again until they change.
-    private var queued: [String: Sidecar.Fingerprint] = [:]
+    private var queued: [String: (fingerprint: Sidecar.Fingerprint, at: Date)] = [:]
 
     public init(configuration: ClusterConfiguration, runner: PipelineRunner, logger: Logger,
                 notifier: SystemdNotifier = SystemdNotifier()) throws(ClusterError) {
@@ -51,9 +51,12 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     var isStopping: Bool { lock.withLock { stopping } }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { pool in
-            pool.addTask { [store] in await store.run() }
-            await withGracefulShutdownHandler {
+        // The pool runs detached from the service's graceful shutdown (PostgresClient.run() would stop
+        // on it at once): the jobs in progress still need the database to be recorded.
+        let pool = Task.detached { [store] in await store.run() }
+        defer { pool.cancel() }
+        let fatal: ClusterError? = await {
+            let fatal = await withGracefulShutdownHandler {
                 await work()
             } onGracefulShutdown: { [self] in
                 notifier.stopping()
@@ -69,14 +72,17 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                     exit(0)
                 }
             }
-            pool.cancelAll()
-        }
+            return fatal
+        }()
         watcher.stop()
         slots.stop()
+        if let fatal { throw fatal }
         logger.info("stopped")
     }
 
-    private func work() async {
+    /// The worker's life; returns an error only for what retrying cannot fix (a schema newer than
+    /// this program).
+    private func work() async -> ClusterError? {
         // Schema first (every worker may start at once; the migration is serialised in the database).
         var delay = 0.5
         while !isStopping {
@@ -85,6 +91,10 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 if applied > 0 { logger.info("database schema created or migrated", metadata: ["migrations": "\(applied)"]) }
                 try await store.register(worker: configuration.workerID, host: configuration.host)
                 break
+            } catch ClusterError.schemaTooNew(let found, let known) {
+                let error = ClusterError.schemaTooNew(found: found, known: known)
+                logger.critical("\(error.localizedDescription)")
+                return error
             } catch {
                 logger.warning("database not reachable; retrying", metadata: [
                     "database": "\(ClusterError.redacted(configuration.database.text))", "error": "\(error.localizedDescription)",
@@ -93,7 +103,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 delay = min(delay * 2, 10)
             }
         }
-        if isStopping { return }
+        if isStopping { return nil }
         let (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(65_536))
         watcher.start(continuation)
         let found = await rescan()
@@ -121,13 +131,19 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             group.addTask { [self] in await listen() }
             group.addTask { [self] in await rescueLoop() }
             group.addTask { [self] in await heartbeatLoop() }
-            for slot in 0..<slots.count {
-                group.addTask { [self] in await slotLoop(slot) }
+            // The slots, in a group of their own: they end when stopping, after their current job
+            // (which nothing cancels); then the rest is cancelled.
+            let slots = Task { [self] in
+                await withTaskGroup(of: Void.self) { inner in
+                    for slot in 0..<self.slots.count {
+                        inner.addTask { [self] in await slotLoop(slot) }
+                    }
+                }
             }
-            // The slots end when stopping; then the rest is cancelled.
-            for _ in 0..<slots.count { await group.next() }
+            await slots.value
             group.cancelAll()
         }
+        return nil
     }
 
     // MARK: Finding and enqueueing files
@@ -157,7 +173,9 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
 
     private func alreadyQueued(_ path: String) -> Bool {
         guard let fingerprint = Sidecar.Fingerprint.of(path: path) else { return false }
-        return lock.withLock { queued[path] == fingerprint }
+        // Remembered for 10 minutes: then queued again (a no-op unless its job ended without a result
+        // in a way this worker did not see, such as a host that ended it `gone` by mistake).
+        return lock.withLock { queued[path].map { $0.fingerprint == fingerprint && Date().timeIntervalSince($0.at) < 600 } ?? false }
     }
 
     private func enqueueStableFiles() async {
@@ -177,7 +195,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 }
                 lock.withLock {
                     if queued.count > 1_000_000 { queued.removeAll() }
-                    if identity.matches(fingerprint) { queued[work.path] = fingerprint }
+                    if identity.matches(fingerprint) { queued[work.path] = (fingerprint, Date()) }
                 }
             } catch {
                 databaseTrouble("cannot queue a file; it is offered again", error)
@@ -216,7 +234,9 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     private func rescueLoop() async {
         while !isStopping && !Task.isCancelled {
             do {
-                let rescued = try await store.rescueExpiredLeases()
+                let rescued = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                    try await store.rescueExpiredLeases(leaseSeconds: configuration.leaseSeconds)
+                }
                 if !rescued.isEmpty {
                     logger.warning("rescued jobs whose lease expired", metadata: ["videos": "\(rescued)"])
                     await wakeup.signal()
@@ -234,7 +254,9 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             let working = lock.withLock { busy.values.sorted() }
             notifier.status("cluster worker; processing \(working.isEmpty ? "nothing" : working.joined(separator: ", "))")
             notifier.watchdog()
-            try? await store.touch(worker: configuration.workerID)
+            _ = try? await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                try await store.touch(worker: configuration.workerID)
+            }
             try? await Task.sleep(nanoseconds: UInt64(period * 1e9))
         }
     }
@@ -283,7 +305,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         let label = job.identity.label
         guard let path = configuration.shares.path(share: job.identity.share, relative: job.identity.path) else {
             _ = await persist("give the job back") { [self] in
-                try await store.requeue(job, delaySeconds: 0, error: "not mounted on \(configuration.host)",
+                try await store.requeue(job, delaySeconds: 30, error: "not mounted on \(configuration.host)",
                                         worker: configuration.workerID, charge: false)
             }
             return
@@ -296,8 +318,12 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(configuration.leaseSeconds / 3 * 1e9))
                 if Task.isCancelled { return }
                 do {
-                    if try await !store.heartbeat(job, leaseSeconds: configuration.leaseSeconds) {
-                        lease.lose()
+                    let held = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                        try await store.heartbeat(job, leaseSeconds: configuration.leaseSeconds)
+                    }
+                    // A heartbeat answered after the job finished (its completion cleared the token)
+                    // says nothing about the slot's next job.
+                    if !held, lease.lose() {
                         slots.abort(slot: slot)
                         return
                     }
@@ -306,14 +332,23 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 }
             }
         }
-        defer { heartbeat.cancel() }
+        defer {
+            lease.finish()
+            heartbeat.cancel()
+        }
 
         guard let fingerprint = Sidecar.Fingerprint.of(path: path) else {
-            await end(job, state: "gone", reason: "\(label): the file is gone")
+            await endMissing(job, path: path, reason: "\(label): the file is gone")
             return
         }
         guard job.identity.matches(fingerprint) else {
             await end(job, state: "superseded", reason: "\(label): the file changed after it was queued")
+            return
+        }
+        if isUpToDate(path), let existing = SidecarWriter.existing(Sidecar.path(for: path)) {
+            // Written under an earlier lease whose completion never reached the database: record it.
+            logger.info("sidecar already written; recording it", metadata: ["video": "\(label)"])
+            await publish(existing, job: job, path: path, lease: lease, write: false)
             return
         }
         if job.attempt > job.maxAttempts {
@@ -325,12 +360,6 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             await publish(sidecar, job: job, path: path, lease: lease)
             return
         }
-        if isUpToDate(path), let existing = SidecarWriter.existing(Sidecar.path(for: path)) {
-            // Written under an earlier lease whose completion never reached the database: record it.
-            logger.info("sidecar already written; recording it", metadata: ["video": "\(label)"])
-            await publish(existing, job: job, path: path, lease: lease, write: false)
-            return
-        }
         logger.info("processing", metadata: ["video": "\(label)", "attempt": "\(job.attempt)"])
         let sidecar = await slots.sidecar(for: path, reportedAs: path, attempt: job.attempt, fingerprint: fingerprint, slot: slot)
         if lease.isLost {
@@ -339,7 +368,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             return
         }
         guard let now = Sidecar.Fingerprint.of(path: path) else {
-            await end(job, state: "gone", reason: "\(label): the file was removed while it was processed")
+            await endMissing(job, path: path, reason: "\(label): the file was removed while it was processed")
             return
         }
         guard job.identity.matches(now) else {
@@ -374,6 +403,10 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         } catch SidecarWriter.WriteError.videoChanged {
             await end(job, state: "superseded", reason: "\(label): the file changed while it was processed")
             return
+        } catch let SidecarWriter.WriteError.notOurs(sidecarPath) {
+            logger.error("a file named like our sidecar exists and is not ours; leaving both alone", metadata: ["video": "\(label)"])
+            await end(job, state: "failed", reason: "\(sidecarPath): exists and was not written by flamingo")
+            return
         } catch let SidecarWriter.WriteError.unavailable(_, reason) {
             logger.warning("cannot write the sidecar now; the job is queued again", metadata: ["video": "\(label)", "reason": "\(reason)"])
             _ = await persist("requeue a job") { [self] in
@@ -403,8 +436,29 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         }
     }
 
+    /// The job's file cannot be found. Gone only if its directory is there (the share is mounted and
+    /// answering); a missing directory or any error but ENOENT (a lost mount, a stale NFS handle) is
+    /// this host's problem: the job goes back to the queue, uncharged, for a host that sees the file.
+    private func endMissing(_ job: ClaimedJob, path: String, reason: String) async {
+        var st = stat()
+        let missing = lstat(path, &st) != 0 && errno == ENOENT
+        let directory = (path as NSString).deletingLastPathComponent
+        var directoryStat = stat()
+        if missing, lstat(directory, &directoryStat) == 0, (directoryStat.st_mode & S_IFMT) == S_IFDIR {
+            await end(job, state: "gone", reason: reason)
+            return
+        }
+        logger.error("the file's directory cannot be read on this host (share not mounted?); job given back",
+                     metadata: ["video": "\(job.identity.label)", "directory": "\(directory)"])
+        _ = await persist("give a job back") { [self] in
+            try await store.requeue(job, delaySeconds: 30, error: "\(directory): not readable on \(configuration.host)",
+                                    worker: configuration.workerID, charge: false)
+        }
+    }
+
     private func end(_ job: ClaimedJob, state: String, reason: String) async {
-        logger.info(state == "gone" ? "file gone; job ended" : "file changed; job superseded", metadata: ["video": "\(job.identity.label)"])
+        let what = ["gone": "file gone; job ended", "superseded": "file changed; job superseded"][state] ?? "job failed without a sidecar"
+        logger.info("\(what)", metadata: ["video": "\(job.identity.label)"])
         _ = await persist("end a job") { [self] in
             try await store.end(job, state: state, reason: reason, worker: configuration.workerID)
         }
@@ -427,6 +481,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             } catch let error as SidecarWriter.WriteError {
                 throw error
             } catch {
+                if Task.isCancelled { return nil }
                 databaseTrouble("cannot \(what) now; retrying", error)
                 if isStopping && Date() > giveUp { return nil }
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
@@ -441,7 +496,11 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         let names = [Sidecar.path(for: path), Sidecar.subtitlePath(for: path)].map { ($0 as NSString).lastPathComponent }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where entry.hasPrefix(SidecarWriter.temporaryPrefix) && names.contains(where: { entry.hasSuffix("-" + $0) }) {
+        where entry.hasPrefix(SidecarWriter.temporaryPrefix) {
+            // SidecarWriter's names: PREFIX + PID-RANDOM-TARGET, exactly (another video's name may end like ours).
+            let parts = entry.dropFirst(SidecarWriter.temporaryPrefix.count).split(separator: "-", maxSplits: 2)
+            guard parts.count == 3, parts[0].allSatisfy(\.isNumber), parts[1].allSatisfy(\.isNumber),
+                  names.contains(String(parts[2])) else { continue }
             try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(entry))
         }
     }

@@ -31,8 +31,16 @@ public final class JobStore: Sendable {
         do { return try await ClusterSchema.migrate(client, logger: logger) } catch { throw Self.wrap(error) }
     }
 
+    /// An error thrown inside a transaction's closure, as it was thrown (postgres-nio wraps it in a
+    /// PostgresTransactionError); other errors unchanged.
+    static func unwrapped(_ error: any Error) -> any Error {
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError { return unwrapped(inner) }
+        return error
+    }
+
     /// PostgreSQL's own message for a failed statement (or the connection error).
     public static func wrap(_ error: any Error) -> ClusterError {
+        let error = unwrapped(error)
         if let cluster = error as? ClusterError { return cluster }
         if let psql = error as? PSQLError {
             if let message = psql.serverInfo?[.message] { return .database(message) }
@@ -82,6 +90,7 @@ public final class JobStore: Sendable {
                 try await connection.query("""
                     UPDATE flamingo_jobs SET state = 'superseded', finished_at = now()
                     WHERE share = \(identity.share) AND path = \(identity.path) AND state = 'queued' AND id <> \(created)
+                      AND pipeline_hash = \(pipelineHash) AND model_hash = \(modelHash)
                     """, logger: logger)
                 // Delivered at commit, to the workers LISTENing.
                 try await connection.query("SELECT pg_notify(\(ClusterSchema.channel), '')", logger: logger)
@@ -154,18 +163,21 @@ public final class JobStore: Sendable {
     /// next claim past max_attempts ends it with an error sidecar). Any worker may run this: the rows
     /// are taken with SKIP LOCKED, so a job being completed right now is left alone. Returns the jobs
     /// rescued, as `share:path`.
-    public func rescueExpiredLeases() async throws(ClusterError) -> [String] {
+    /// Right after the server itself restarted, every lease looks expired though its workers are alive
+    /// and about to heartbeat: nothing is rescued until the server has been up for `leaseSeconds`.
+    public func rescueExpiredLeases(leaseSeconds: Double) async throws(ClusterError) -> [String] {
         var rescued: [String] = []
         do {
             for try await (share, path) in try await client.query("""
                 WITH expired AS (
                     SELECT id FROM flamingo_jobs
                     WHERE state = 'running' AND lease_expires_at < now()
+                      AND now() - pg_postmaster_start_time() > make_interval(secs => \(leaseSeconds))
                     FOR UPDATE SKIP LOCKED
                 )
                 UPDATE flamingo_jobs AS j
                 SET state = 'queued', run_at = now(), lease_token = NULL, lease_expires_at = NULL, leased_by = NULL,
-                    errors = j.errors || jsonb_build_array(jsonb_build_object(
+                    errors = \(unescaped: Self.recentErrors("j.errors")) || jsonb_build_array(jsonb_build_object(
                         'attempt', j.attempt, 'worker', j.leased_by, 'at', now(),
                         'error', 'the lease expired: the worker was killed, its host lost or cut off from the database'))
                 FROM expired WHERE j.id = expired.id
@@ -187,20 +199,25 @@ public final class JobStore: Sendable {
             UPDATE flamingo_jobs
             SET state = 'queued', run_at = now() + make_interval(secs => \(delaySeconds)), lease_token = NULL,
                 lease_expires_at = NULL, leased_by = NULL, attempt = attempt - \(charge ? 0 : 1),
-                errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'worker', \(worker),
+                errors = \(unescaped: Self.recentErrors("errors")) || jsonb_build_array(jsonb_build_object('attempt', attempt, 'worker', \(worker),
                                                                         'at', now(), 'error', \(error)))
             WHERE id = \(job.id) AND lease_token = \(job.token) AND state = 'running'
             RETURNING id
             """)
     }
 
-    /// Ends the job without a sidecar: the file is `gone`, or `superseded` by a newer version of it.
+    /// Ends the job without a sidecar: the file is `gone`, `superseded` by a newer version of it, or
+    /// the job `failed` where its sidecar cannot be written at all (a file that is not ours in the
+    /// way). A gone video's results row goes too (search no longer finds it).
     public func end(_ job: ClaimedJob, state: String, reason: String, worker: String) async throws(ClusterError) -> Bool {
-        guard state == "gone" || state == "superseded" else { throw .database("a job cannot end as \(state) without a result") }
+        guard ["gone", "superseded", "failed"].contains(state) else { throw .database("a job cannot end as \(state) without a result") }
+        if state == "gone" {
+            try await execute("DELETE FROM flamingo_results WHERE share = \(job.identity.share) AND path = \(job.identity.path)")
+        }
         return try await returnsRow("""
             UPDATE flamingo_jobs
             SET state = \(state), finished_at = now(), lease_token = NULL, lease_expires_at = NULL,
-                errors = errors || jsonb_build_array(jsonb_build_object('attempt', attempt, 'worker', \(worker),
+                errors = \(unescaped: Self.recentErrors("errors")) || jsonb_build_array(jsonb_build_object('attempt', attempt, 'worker', \(worker),
                                                                         'at', now(), 'error', \(reason)))
             WHERE id = \(job.id) AND lease_token = \(job.token) AND state = 'running'
             RETURNING id
@@ -218,7 +235,7 @@ public final class JobStore: Sendable {
     /// any other worker from taking the job over), then the results row is upserted and the job
     /// completed. A throw from `publish` rolls everything back and is rethrown.
     public func complete(_ job: ClaimedJob, sidecar: Sidecar, worker: String,
-                         publish: @Sendable () throws -> Void) async throws -> Completion {
+                         publish: @escaping @Sendable () throws -> Void) async throws -> Completion {
         let document = SearchDocument(sidecar)
         let json = String(decoding: try sidecar.encoded(), as: UTF8.self)
         let final = sidecar.status == "ok" ? "done" : "failed"
@@ -233,7 +250,17 @@ public final class JobStore: Sendable {
                     held = true
                 }
                 guard held else { return .leaseLost }
-                try publish()
+                // File-system work (fsync, perhaps over NFS) off the cooperative pool, row lock held.
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    DispatchQueue.global().async {
+                        do {
+                            try publish()
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
                 try await connection.query("""
                     INSERT INTO flamingo_results (share, path, job_id, status, sidecar, search_text, written_by)
                     VALUES (\(job.identity.share), \(job.identity.path), \(job.id), \(sidecar.status),
@@ -255,9 +282,8 @@ public final class JobStore: Sendable {
                     """, logger: logger)
                 return .published
             }
-        } catch let error as SidecarWriter.WriteError {
-            throw error
         } catch {
+            if let write = Self.unwrapped(error) as? SidecarWriter.WriteError { throw write }
             throw Self.wrap(error)
         }
     }
@@ -354,6 +380,12 @@ public final class JobStore: Sendable {
     }
 
     // MARK: Helpers
+
+    /// SQL for a job's error list with its oldest entry dropped once it holds 20 (a job requeued
+    /// again and again keeps its latest errors, not an ever-growing array).
+    static func recentErrors(_ column: String) -> String {
+        "(CASE WHEN jsonb_array_length(\(column)) >= 20 THEN \(column) - 0 ELSE \(column) END)"
+    }
 
     private func execute(_ query: PostgresQuery) async throws(ClusterError) {
         do { try await client.query(query, logger: logger) } catch { throw Self.wrap(error) }

@@ -40,8 +40,11 @@ public final class WorkerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// The process id of the running child, if any (tests, logs).
-    public var pid: Int32? { process.map(\.processIdentifier) }
+    /// The process id of the running child, if any (tests, logs, aborting a job), read under a lock:
+    /// the job's thread starts and reaps the child.
+    public var pid: Int32? { pidLock.withLock { runningPID } }
+    private let pidLock = NSLock()
+    private var runningPID: Int32?
 
     /// Runs one file in the child (starting one first if needed). Blocking: call it off the
     /// cooperative pool.
@@ -88,6 +91,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// Ends the child (closing its input ends it after its current job).
     public func stop() {
+        pidLock.withLock { runningPID = nil }
         try? input?.close()
         if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process?.waitUntilExit()
@@ -110,6 +114,7 @@ public final class WorkerProcess: @unchecked Sendable {
         child.standardError = FileHandle.standardError
         try child.run()
         process = child
+        pidLock.withLock { runningPID = child.processIdentifier }
         input = toChild.fileHandleForWriting
         output = fromChild.fileHandleForReading
         logger.info("worker started", metadata: ["pid": "\(child.processIdentifier)"])
@@ -118,6 +123,7 @@ public final class WorkerProcess: @unchecked Sendable {
     /// The child is gone or unusable: wait for it and say how it ended.
     private func reap(_ reason: String?) -> Outcome {
         guard let process else { return .died(reason ?? "is gone") }
+        pidLock.withLock { runningPID = nil }  // before the wait: once reaped, the number may be reused
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         let how: String

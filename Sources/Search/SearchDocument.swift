@@ -3,8 +3,9 @@ import Pipeline
 
 /// What of a sidecar is searchable: its caption, its segments' captions, its answers (with their
 /// questions), its classifications and its named prompts' outputs, as one text. Both indexes (SQLite
-/// FTS5 for one machine, PostgreSQL's tsvector for a cluster) index this same text, so a query finds
-/// the same videos over either.
+/// FTS5 for one machine, PostgreSQL's tsvector for a cluster) index this same text; they differ in
+/// one respect: PostgreSQL's English configuration drops stop words ("the", "and") from queries,
+/// FTS5 matches them like any word.
 public struct SearchDocument: Sendable, Equatable {
     public var caption: String?
     public var segments: [SearchHit.Segment]

@@ -21,7 +21,9 @@ public final class SidecarIndex {
         let path = indexPath ?? (self.directory as NSString).appendingPathComponent(Self.fileName)
         do {
             if indexPath != nil || access(self.directory, W_OK) == 0 {
-                database = try DatabaseQueue(path: path)
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(10)  // two searches of one directory at once wait, not fail
+                database = try DatabaseQueue(path: path, configuration: configuration)
                 location = path
             } else {
                 database = try DatabaseQueue()

@@ -231,6 +231,31 @@ final class ClusterWatchTests: XCTestCase {
         XCTAssertEqual(temporaryFiles(), [])
     }
 
+    func testSIGTERMFinishesTheJobInProgressAndAForeignSidecarEndsItsJob() throws {
+        // Each clip takes 3 s longer: SIGTERM lands mid-job; the job finishes and is recorded, exit 0.
+        let worker = try startWorker(lease: 3, extra: ["--stop-seconds", "30"],
+                                     environment: ["FLAMINGO_WORKER_FAULT": "slow:", "FLAMINGO_WORKER_FAULT_SECONDS": "3"])
+        let names = try drop(1, prefix: "term")
+        XCTAssertTrue(waitFor(60) { server.query("SELECT state FROM flamingo_jobs") == "running" }, allLogs())
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        XCTAssertEqual(worker.terminationStatus, 0, allLogs())
+        XCTAssertEqual(sidecar(names[0])?["status"] as? String, "ok", allLogs())
+        XCTAssertEqual(server.query("SELECT state || ' ' || completions FROM flamingo_jobs"), "done 1")
+
+        // A file that is not ours appears where the sidecar goes while the video is processed: left
+        // alone, the job ends `failed`, the worker carries on.
+        let next = try startWorker(lease: 3, environment: ["FLAMINGO_WORKER_FAULT": "slow:foreign", "FLAMINGO_WORKER_FAULT_SECONDS": "3"])
+        let foreign = try drop(1, prefix: "foreign")[0]
+        XCTAssertTrue(waitFor(60) { server.query("SELECT state FROM flamingo_jobs WHERE path = 'inbox/\(foreign)'") == "running" }, allLogs())
+        let theirs = Data("{\"made by\": \"someone else\"}".utf8)
+        try theirs.write(to: inbox.appendingPathComponent(foreign + ".flamingo.json"))
+        XCTAssertTrue(waitFor(60) { server.query("SELECT state FROM flamingo_jobs WHERE path = 'inbox/\(foreign)'") == "failed" }, allLogs())
+        XCTAssertEqual(try Data(contentsOf: inbox.appendingPathComponent(foreign + ".flamingo.json")), theirs)
+        XCTAssertTrue(next.isRunning)
+        XCTAssertEqual(temporaryFiles(), [])
+    }
+
     func testTwoMountPointsOfTheShareMakeOneJobAndARemovedFileEndsItsJob() throws {
         // The same share mounted at a second place on "another host".
         let otherMount = dir.appendingPathComponent("mnt-other")
