@@ -337,14 +337,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             heartbeat.cancel()
         }
 
-        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else {
-            await endMissing(job, path: path, reason: "\(label): the file is gone")
-            return
-        }
-        guard job.identity.matches(fingerprint) else {
-            await end(job, state: "superseded", reason: "\(label): the file changed after it was queued")
-            return
-        }
+        guard let fingerprint = await currentFile(job, path: path, gone: "is gone", changed: "changed after it was queued") else { return }
         if isUpToDate(path), let existing = SidecarWriter.existing(Sidecar.path(for: path)) {
             // Written under an earlier lease whose completion never reached the database: record it.
             logger.info("sidecar already written; recording it", metadata: ["video": "\(label)"])
@@ -367,14 +360,8 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             logger.warning("lease lost while processing: another worker has the job; result discarded", metadata: ["video": "\(label)"])
             return
         }
-        guard let now = Sidecar.Fingerprint.of(path: path) else {
-            await endMissing(job, path: path, reason: "\(label): the file was removed while it was processed")
-            return
-        }
-        guard job.identity.matches(now) else {
-            await end(job, state: "superseded", reason: "\(label): the file changed while it was processed")
-            return
-        }
+        guard await currentFile(job, path: path, gone: "was removed while it was processed",
+                                changed: "changed while it was processed") != nil else { return }
         if sidecar.status != "ok", PipelineRunner.isTransient(sidecar), job.attempt < job.maxAttempts {
             let delay = configuration.watch.retryBaseSeconds * pow(2, Double(job.attempt - 1))
             logger.warning("transient failure, will retry", metadata: ["video": "\(label)", "in_s": "\(delay)",
@@ -434,6 +421,20 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         case nil:
             logger.warning("stopped before the result could be recorded; the job will be redone", metadata: ["video": "\(label)"])
         }
+    }
+
+    /// The file's fingerprint while it still has the job's size and mtime; otherwise the job is ended
+    /// (`gone`, or `superseded`: the scan queues the new bytes) and nil.
+    private func currentFile(_ job: ClaimedJob, path: String, gone: String, changed: String) async -> Sidecar.Fingerprint? {
+        guard let fingerprint = Sidecar.Fingerprint.of(path: path) else {
+            await endMissing(job, path: path, reason: "\(job.identity.label): the file \(gone)")
+            return nil
+        }
+        guard job.identity.matches(fingerprint) else {
+            await end(job, state: "superseded", reason: "\(job.identity.label): the file \(changed)")
+            return nil
+        }
+        return fingerprint
     }
 
     /// The job's file cannot be found. Gone only if its directory is there (the share is mounted and

@@ -108,34 +108,22 @@ public final class JobStore: Sendable {
                       leaseSeconds: Double, waitForLockedRows: Bool = false) async throws(ClusterError) -> ClaimedJob? {
         var claimed: ClaimedJob?
         do {
-            let rows = try await client.query(waitForLockedRows ? """
+            // The naive claim waits on locked rows, and re-checks the state once it has the lock.
+            let lock = waitForLockedRows ? "FOR UPDATE" : "FOR UPDATE SKIP LOCKED"
+            let recheck = waitForLockedRows ? "AND j.state = 'queued'" : ""
+            let rows = try await client.query("""
                 WITH due AS (
                     SELECT id FROM flamingo_jobs
                     WHERE state = 'queued' AND run_at <= now() AND share = ANY(\(shares))
                       AND pipeline_hash = \(pipelineHash) AND model_hash = \(modelHash)
                     ORDER BY run_at, id
                     LIMIT 1
-                    FOR UPDATE
+                    \(unescaped: lock)
                 )
                 UPDATE flamingo_jobs AS j
                 SET state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
                     leased_by = \(worker), lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-                FROM due WHERE j.id = due.id AND j.state = 'queued'
-                RETURNING j.id, j.share, j.path, j.size, j.mtime_ns, j.content_hash, j.attempt, j.max_attempts,
-                          j.lease_token, j.errors -> -1 ->> 'error'
-                """ : """
-                WITH due AS (
-                    SELECT id FROM flamingo_jobs
-                    WHERE state = 'queued' AND run_at <= now() AND share = ANY(\(shares))
-                      AND pipeline_hash = \(pipelineHash) AND model_hash = \(modelHash)
-                    ORDER BY run_at, id
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE flamingo_jobs AS j
-                SET state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
-                    leased_by = \(worker), lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-                FROM due WHERE j.id = due.id
+                FROM due WHERE j.id = due.id \(unescaped: recheck)
                 RETURNING j.id, j.share, j.path, j.size, j.mtime_ns, j.content_hash, j.attempt, j.max_attempts,
                           j.lease_token, j.errors -> -1 ->> 'error'
                 """, logger: logger)

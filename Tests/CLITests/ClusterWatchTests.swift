@@ -55,15 +55,15 @@ final class ClusterWatchTests: XCTestCase {
     }
 
     @discardableResult
-    private func startWorker(watching directory: URL? = nil, shareRoot: URL? = nil, lease: Double = 3,
+    private func startWorker(watching directory: URL? = nil, shareRoot: URL? = nil, lease: Double = 3, shippedModel: Bool = false,
                              extra: [String] = [], environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = flamingo
         p.environment = ProcessInfo.processInfo.environment.merging(["FLAMINGO_DATABASE_URL": server.url]) { $1 }
             .merging(environment) { $1 }
         p.arguments = ["watch", (directory ?? inbox).path, "--share", "archive=\((shareRoot ?? share).path)",
-                       "--pipeline", pipeline.path, "--model", model.path, "--stable-seconds", "0.3", "--rescan-seconds", "2",
-                       "--lease-seconds", String(lease)] + extra
+                       "--pipeline", pipeline.path, "--stable-seconds", "0.3", "--rescan-seconds", "2",
+                       "--lease-seconds", String(lease)] + (shippedModel ? [] : ["--model", model.path]) + extra
         let log = dir.appendingPathComponent("worker-\(workers.count).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: log)
@@ -283,17 +283,7 @@ final class ClusterWatchTests: XCTestCase {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         try "name: search\ndecoding: {beams: 1, max_tokens: 40}\ntasks:\n  - caption: {}\n".write(to: pipeline, atomically: true, encoding: .utf8)
         let clips = ["eval_0000.mov", "eval_0001.mov", "eval_0002.avi", "eval_0003.mkv"]
-        let p = Process()
-        p.executableURL = flamingo
-        p.environment = ProcessInfo.processInfo.environment.merging(["FLAMINGO_DATABASE_URL": server.url]) { $1 }
-        p.arguments = ["watch", inbox.path, "--share", "archive=\(share.path)", "--pipeline", pipeline.path,
-                       "--stable-seconds", "0.3", "--lease-seconds", "10"]
-        let logURL = dir.appendingPathComponent("worker-0.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: logURL)
-        p.standardError = try FileHandle(forWritingTo: logURL)
-        try p.run()
-        workers.append(p)
+        try startWorker(lease: 10, shippedModel: true)
         for name in clips {
             try FileManager.default.copyItem(at: repository.appendingPathComponent("Models/eval/clips/\(name)"), to: inbox.appendingPathComponent(name))
         }
