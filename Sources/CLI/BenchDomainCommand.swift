@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Generation
 import Model
 
@@ -24,7 +25,7 @@ struct BenchDomainCommand: ParsableCommand {
         guard let statistics = session.model.domain else {
             throw CLIError("\(session.directory.path): the model has no in-domain statistics (flamingo calibrate)")
         }
-        let path = try video ?? ResourceLocator.pipelinesDirectory.appendingPathComponent("examples/shapes.mp4").path
+        let path = video ?? ResourceLocator.pipelinesDirectory.appendingPathComponent("examples/shapes.mp4").path
         let item = try CLIError.reporting { try session.loadMedia(path: path) }
         let frames = item.frames.count
         let features = try CLIError.reporting { try session.model.visionFeatures(pixels: item.pixels, frames: frames) }

@@ -99,7 +99,7 @@ struct BenchFramesCommand: AsyncParsableCommand {
         var count = 0
         do {
             try VideoReader(path: file, limits: limits).sample(options) { _, _ in count += 1 }
-        } catch let error as VideoIOError {
+        } catch {
             throw CLIError(error.localizedDescription)
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9

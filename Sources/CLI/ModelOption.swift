@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Generation
+import Pipeline
 
 /// `--model DIR`, defaulting to the shipped model (Models/shapes-v1).
 struct ModelOption: ParsableArguments {
@@ -11,7 +12,7 @@ struct ModelOption: ParsableArguments {
         get throws {
             if let model { return URL(fileURLWithPath: model) }
             guard let url = ResourceLocator.defaultModel else {
-                throw CLIError("the default model (Models/\(ResourceLocator.defaultModelName)) is not installed; pass --model DIR")
+                throw CLIError(ResourceError.defaultModelMissing(name: ResourceLocator.defaultModelName).localizedDescription)
             }
             return url
         }

@@ -18,7 +18,8 @@ struct PipelineOptions: ParsableArguments {
         let pipelineURL = PipelineLoader.resolve(pipeline, directory: ResourceLocator.pipelinesDirectory)
         let definition: PipelineDefinition
         do { definition = try PipelineLoader.load(contentsOf: pipelineURL) } catch { throw CLIError(error.localizedDescription) }
-        let modelURL = try model.map { URL(fileURLWithPath: $0) } ?? ResourceLocator.model(definition.model, pipelineFile: definition.path)
+        let modelURL = try model.map { URL(fileURLWithPath: $0) }
+            ?? CLIError.reporting { try ResourceLocator.model(definition.model, pipelineFile: definition.path) }
         let session: FlamingoSession
         do { session = try FlamingoSession(directory: modelURL) } catch let error as any LocalizedError {
             throw CLIError("\(modelURL.path): \(error.errorDescription ?? "\(error)")")
