@@ -36,6 +36,30 @@ public final class FlamingoSession: Sendable {
     /// learned temporal embeddings, else 8.
     public var defaultMaxFrames: Int { model.resampler.maxFrames ?? 8 }
 
+    /// How frames are prepared for the vision encoder (size, mean, std), from config.json.
+    public var preprocessing: FlamingoConfiguration.Preprocessing { model.configuration.preprocessing }
+
+    /// The model card's one-line domain (what the model knows), if it has a card.
+    public var domain: String? { model.card?.domain }
+
+    /// Frames per media item the resampler has temporal embeddings for; nil: any number.
+    public var maxFramesPerItem: Int? { model.resampler.maxFrames }
+
+    /// Visual tokens of one media item from normalized pixels, (frames, 3, size, size) -> (latents,
+    /// width), with its in-domain check (nil when the model has no statistics).
+    public func visualTokensChecked(pixels: [Float], frames: Int) throws -> (tokens: [Float], domain: DomainCheck?) {
+        let (latents, check) = try model.encodeMediaChecked(pixels: pixels, frames: frames)
+        return (latents, check)
+    }
+
+    /// Visual tokens of one media item, without the in-domain check.
+    public func visualTokens(pixels: [Float], frames: Int) throws -> [Float] {
+        try model.encodeMedia(pixels: pixels, frames: frames)
+    }
+
+    /// The cross-attention memory of media items' visual tokens, in prompt order.
+    public func memory(visualTokens: [[Float]]) -> FlamingoModel.MediaMemory { model.mediaMemory(visualTokens) }
+
     /// Reads an image or video through the hardened reader at 1 frame per
     /// second, at most `maxFrames` frames spread over the whole video.
     public func loadMedia(path: String, maxFrames: Int? = nil, limits: VideoReaderLimits = VideoReaderLimits()) throws -> MediaItem {

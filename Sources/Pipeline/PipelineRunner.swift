@@ -26,14 +26,14 @@ public final class PipelineRunner: @unchecked Sendable {
         self.session = session
         self.limits = limits
         let config = (try? Data(contentsOf: session.directory.appendingPathComponent("config.json"))) ?? Data()
-        modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config), domain: session.model.card?.domain)
+        modelIdentity = Sidecar.Identity(name: modelName, hash: SHA256.hex(config), domain: session.domain)
     }
 
     /// A video (and every few-shot example) is one media item of up to
     /// `max_frames` frames, and a resampler with learned temporal embeddings
     /// has rows for a fixed number of frames.
     static func check(_ pipeline: PipelineDefinition, session: FlamingoSession, modelName: String) throws(PipelineError) {
-        guard let limit = session.model.resampler.maxFrames, let wanted = pipeline.sampling.maxFrames, wanted > limit else { return }
+        guard let limit = session.maxFramesPerItem, let wanted = pipeline.sampling.maxFrames, wanted > limit else { return }
         let hasExamples = pipeline.tasks.contains { task in
             switch task {
             case .caption(_, let examples): !examples.isEmpty
@@ -87,7 +87,7 @@ public final class PipelineRunner: @unchecked Sendable {
     public func process(video path: String, fingerprint: Sidecar.Fingerprint, progress: ((String) -> Void)? = nil) throws -> Sidecar {
         let start = Date()
         let maxFrames = pipeline.sampling.maxFrames ?? session.defaultMaxFrames
-        let p = session.model.configuration.preprocessing
+        let p = session.preprocessing
         let segmenting = pipeline.sampling.segmentSeconds
         // Segments need every sample; otherwise at most maxFrames spread over the video.
         let sampled = try VideoReader(path: path, limits: limits).sample(
@@ -112,7 +112,7 @@ public final class PipelineRunner: @unchecked Sendable {
         if let check = domainCheck {
             sidecar.domain = .init(score: Double(check.score), threshold: Double(check.threshold), inDomain: check.inDomain)
             if !check.inDomain && pipeline.outOfDomain != .answer {
-                let domain = session.model.card?.domain ?? "the footage it was trained for"
+                let domain = session.domain ?? "the footage it was trained for"
                 let message = String(format: "%@: looks unlike what the model was trained for (in-domain score %.1f, threshold %.1f; "
                                      + "the model knows: %@)", path as NSString, check.score, check.threshold, domain as NSString)
                 if pipeline.outOfDomain == .skip {
@@ -150,7 +150,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 sidecar.answers = (sidecar.answers ?? []) + answers
             case let .classify(name, question, candidates, template):
                 let prompt = Self.markers(videoTokens.count) + template.replacingOccurrences(of: "{question}", with: question)
-                let memory = session.model.mediaMemory(videoTokens)
+                let memory = session.memory(visualTokens: videoTokens)
                 let scores = try session.score(prompt: prompt, options: candidates.map { " \($0)\(Self.endOfChunk)" },
                                                memory: memory)
                 let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
@@ -161,7 +161,7 @@ public final class PipelineRunner: @unchecked Sendable {
                 var custom = options
                 if let maxTokens { custom.maxNewTokens = maxTokens }
                 let tokens = try media.map { try exampleTokens($0) } + videoTokens
-                let memory = session.model.mediaMemory(tokens)
+                let memory = session.memory(visualTokens: tokens)
                 let result = try session.generate(prompt: Self.expandingLastMarker(text, to: videoTokens.count), memory: memory, options: custom)
                 sidecar.prompts = (sidecar.prompts ?? []) + [.init(name: name, text: result.text, logprob: result.logprob)]
             }
@@ -177,25 +177,25 @@ public final class PipelineRunner: @unchecked Sendable {
     /// the model has no statistics).
     private func encodeChecked(_ pixels: [Float], frames: Int) throws -> ([[Float]], DomainCheck?) {
         guard pipeline.sampling.media == .frames, frames > 1 else {
-            let (latents, check) = try session.model.encodeMediaChecked(pixels: pixels, frames: frames)
+            let (latents, check) = try session.visualTokensChecked(pixels: pixels, frames: frames)
             return ([latents], check)
         }
         let perFrame = pixels.count / frames
         let encoded = try (0..<frames).map { f in
-            try session.model.encodeMediaChecked(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
+            try session.visualTokensChecked(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
         }
         let scores = encoded.compactMap { $0.domain?.score }.sorted()
         let check = encoded.first?.domain.map { DomainCheck(score: scores[scores.count / 2], threshold: $0.threshold) }
-        return (encoded.map(\.latents), check)
+        return (encoded.map(\.tokens), check)
     }
 
     private func encode(_ pixels: [Float], frames: Int) throws -> [[Float]] {
         guard pipeline.sampling.media == .frames, frames > 1 else {
-            return [try session.model.encodeMedia(pixels: pixels, frames: frames)]
+            return [try session.visualTokens(pixels: pixels, frames: frames)]
         }
         let perFrame = pixels.count / frames
         return try (0..<frames).map { f in
-            try session.model.encodeMedia(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
+            try session.visualTokens(pixels: Array(pixels[(f * perFrame)..<((f + 1) * perFrame)]), frames: 1)
         }
     }
 
@@ -211,7 +211,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Few-shot examples (media path, full text) then the query (the text after the video's markers).
     private func generate(shots: [(String, String)], query: String, video: [[Float]], options: GenerationOptions) throws -> Sidecar.Generated {
         let tokens = try shots.map { try exampleTokens($0.0) } + video
-        let memory = session.model.mediaMemory(tokens)
+        let memory = session.memory(visualTokens: tokens)
         let prompt = shots.map(\.1).joined() + Self.markers(video.count) + query
         let result = try session.generate(prompt: prompt, memory: memory, options: options)
         return .init(text: Self.clean(result.text), logprob: result.logprob)
@@ -243,7 +243,7 @@ public final class PipelineRunner: @unchecked Sendable {
     private func exampleTokens(_ path: String) throws -> [Float] {
         if let cached = lock.withLock({ exampleCache[path] }) { return cached }
         let item = try session.loadMedia(path: path, maxFrames: pipeline.sampling.maxFrames, limits: limits)
-        let tokens = try session.model.encodeMedia(pixels: item.pixels, frames: item.frames.count)
+        let tokens = try session.visualTokens(pixels: item.pixels, frames: item.frames.count)
         lock.withLock { exampleCache[path] = tokens }
         return tokens
     }
