@@ -77,9 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             videos = videos.filter { video in
                 guard let existing = SidecarWriter.existing(Sidecar.path(for: video)),
                       let now = Sidecar.Fingerprint.of(path: URL(fileURLWithPath: video).resolvingSymlinksInPath().path) else { return true }
-                return !(existing.status == "ok" && existing.video.fingerprint.size == now.size
-                         && existing.video.fingerprint.mtimeNs == now.mtimeNs
-                         && existing.pipeline == runner.pipelineIdentity && existing.model == runner.modelIdentity)
+                return !(existing.status == "ok" && existing.describes(now, pipeline: runner.pipelineIdentity, model: runner.modelIdentity))
             }
         }
         var failures = 0

@@ -50,6 +50,9 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
 
     var isStopping: Bool { lock.withLock { stopping } }
 
+    /// How long one database step may take before it is abandoned and tried again.
+    var stepBound: Double { max(10, configuration.leaseSeconds) }
+
     public func run() async throws {
         // The pool runs detached from the service's graceful shutdown (PostgresClient.run() would stop
         // on it at once): the jobs in progress still need the database to be recorded.
@@ -164,9 +167,8 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         guard let existing = SidecarWriter.existing(Sidecar.path(for: path)) else {
             return FileManager.default.fileExists(atPath: Sidecar.path(for: path))  // not ours: never touched
         }
-        guard let now = Sidecar.Fingerprint.of(path: path), existing.video.fingerprint.size == now.size,
-              existing.video.fingerprint.mtimeNs == now.mtimeNs, existing.pipeline == runner.pipelineIdentity,
-              existing.model == runner.modelIdentity else { return false }
+        guard let now = Sidecar.Fingerprint.of(path: path),
+              existing.describes(now, pipeline: runner.pipelineIdentity, model: runner.modelIdentity) else { return false }
         return existing.status == "ok" || !PipelineRunner.isTransient(existing)
             || (existing.error?.attempts ?? 0) >= configuration.watch.maxAttempts
     }
@@ -185,7 +187,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                   let fingerprint = Sidecar.Fingerprint.of(path: work.path),
                   let identity = VideoIdentity.of(file: work.path, share: share, relative: relative) else { continue }
             do {
-                let created = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                let created = try await DatabaseTimeout.bounded(stepBound) { [self] in
                     try await store.enqueue(identity, pipelineHash: runner.pipelineIdentity.hash, modelHash: runner.modelIdentity.hash,
                                             maxAttempts: configuration.watch.maxAttempts, by: configuration.workerID)
                 }
@@ -234,7 +236,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
     private func rescueLoop() async {
         while !isStopping && !Task.isCancelled {
             do {
-                let rescued = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                let rescued = try await DatabaseTimeout.bounded(stepBound) { [self] in
                     try await store.rescueExpiredLeases(leaseSeconds: configuration.leaseSeconds)
                 }
                 if !rescued.isEmpty {
@@ -254,7 +256,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
             let working = lock.withLock { busy.values.sorted() }
             notifier.status("cluster worker; processing \(working.isEmpty ? "nothing" : working.joined(separator: ", "))")
             notifier.watchdog()
-            _ = try? await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+            _ = try? await DatabaseTimeout.bounded(stepBound) { [self] in
                 try await store.touch(worker: configuration.workerID)
             }
             try? await Task.sleep(nanoseconds: UInt64(period * 1e9))
@@ -279,7 +281,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
         while !isStopping {
             let job: ClaimedJob?
             do {
-                job = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                job = try await DatabaseTimeout.bounded(stepBound) { [self] in
                     try await store.claim(shares: configuration.shares.names, pipelineHash: runner.pipelineIdentity.hash,
                                           modelHash: runner.modelIdentity.hash, worker: configuration.workerID,
                                           leaseSeconds: configuration.leaseSeconds)
@@ -318,7 +320,7 @@ public final class ClusterWatchService: Service, @unchecked Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(configuration.leaseSeconds / 3 * 1e9))
                 if Task.isCancelled { return }
                 do {
-                    let held = try await DatabaseTimeout.bounded(max(10, configuration.leaseSeconds)) { [self] in
+                    let held = try await DatabaseTimeout.bounded(stepBound) { [self] in
                         try await store.heartbeat(job, leaseSeconds: configuration.leaseSeconds)
                     }
                     // A heartbeat answered after the job finished (its completion cleared the token)

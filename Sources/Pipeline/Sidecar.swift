@@ -168,6 +168,13 @@ public struct Sidecar: Codable, Sendable, Equatable {
         case answers, classifications, prompts, warnings, domain, timings, error, createdAt = "created_at"
     }
 
+    /// Whether this sidecar was made from a file of `fingerprint`'s size and mtime (not comparing the
+    /// inode: a copy, another NFS client) by this pipeline and model.
+    public func describes(_ fingerprint: Fingerprint, pipeline: Identity, model: Identity) -> Bool {
+        video.fingerprint.size == fingerprint.size && video.fingerprint.mtimeNs == fingerprint.mtimeNs
+            && self.pipeline == pipeline && self.model == model
+    }
+
     /// `clip.mp4` -> `clip.mp4.flamingo.json`.
     public static func path(for video: String) -> String { video + ".flamingo.json" }
     /// `clip.mp4` -> `clip.mp4.flamingo.vtt`.

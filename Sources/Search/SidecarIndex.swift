@@ -56,10 +56,8 @@ public final class SidecarIndex {
         while let entry = enumerator?.nextObject() as? String {
             guard entry.hasSuffix(".flamingo.json"), !(entry as NSString).lastPathComponent.hasPrefix(".") else { continue }
             let sidecarPath = (directory as NSString).appendingPathComponent(entry)
-            var st = stat()
-            guard lstat(sidecarPath, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-            let video = String(sidecarPath.dropLast(".flamingo.json".count))
-            onDisk[video] = (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+            guard let stamp = Sidecar.Fingerprint.of(path: sidecarPath) else { continue }  // regular files only
+            onDisk[String(sidecarPath.dropLast(".flamingo.json".count))] = (stamp.size, stamp.mtimeNs)
         }
         do {
             return try database.write { db in
